@@ -1,0 +1,44 @@
+# jingce (精测) — the two commands of the README: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+EXTRAS ?= dev,postgres
+
+.PHONY: demo test test-fast lint bench bench-store fuzz clean venv
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## make demo: build the demo region into ./jingce-data and run the main job (embedded default)
+demo: $(STAMP)
+	$(VENV)/bin/jingce demo --data ./jingce-data
+
+## make test: the whole test suite (unit, property, integration; PostgreSQL when JINGCE_TEST_PG_URL is set)
+test: $(STAMP)
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check src tests bench
+	$(PY) -m pytest -n 2 --dist loadgroup -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -x -m "not slow"
+
+lint: $(STAMP)
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check src tests bench
+
+## long runs kept out of `make test`
+bench: $(STAMP)
+	$(PY) bench/run_all.py
+
+fuzz: $(STAMP)
+	JINGCE_FUZZ_EXAMPLES=100000 $(PY) -m pytest -q -m fuzz tests/property
+
+clean:
+	rm -rf $(VENV) jingce-data .pytest_cache .hypothesis

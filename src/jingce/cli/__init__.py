@@ -1,0 +1,1 @@
+"""The ``jingce`` command line (Typer + Rich): a thin client of ``jingce.services``."""
