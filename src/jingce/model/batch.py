@@ -1,0 +1,98 @@
+"""The columnar form of measurements: what readers produce and the store ingests.
+
+A reader (CSV, AQDEF, QIF, MQTT ...) turns its input into one Arrow table with the columns of
+:data:`INPUT_SCHEMA`, referring to enterprises, sites, products, characteristics and instruments
+by their codes; the store resolves the codes and writes rows of :data:`LAKE_SCHEMA`.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from jingce.model.enums import LifecycleStage, MeasurementStatus
+
+TIME = pa.timestamp("us", tz="UTC")
+
+INPUT_SCHEMA = pa.schema(
+    [
+        pa.field("enterprise", pa.string(), nullable=False),
+        pa.field("site", pa.string()),
+        pa.field("part_number", pa.string(), nullable=False),
+        pa.field("serial", pa.string()),
+        pa.field("characteristic", pa.string(), nullable=False),
+        pa.field("value", pa.float64(), nullable=False),
+        pa.field("unit", pa.string()),
+        pa.field("measured_at", TIME, nullable=False),
+        pa.field("zone", pa.string()),
+        pa.field("stage", pa.string()),
+        pa.field("operator", pa.string()),
+        pa.field("machine", pa.string()),
+        pa.field("instrument", pa.string()),
+        pa.field("status", pa.string()),
+        pa.field("nominal", pa.float64()),
+        pa.field("lower_limit", pa.float64()),
+        pa.field("upper_limit", pa.float64()),
+        pa.field("position", pa.int64(), nullable=False),
+        pa.field("line", pa.int64()),  # line in the source file, for error messages
+        pa.field("characteristic_name", pa.string()),
+        pa.field("kind", pa.string()),
+        pa.field("criticality", pa.string()),
+    ]
+)
+"""Columns a reader produces. ``measured_at`` is UTC; ``zone`` is where the value was taken
+(null: the site's zone). Null ``nominal``/limits are taken from the registered characteristic."""
+
+REQUIRED_INPUT = ("enterprise", "part_number", "characteristic", "value", "measured_at", "position")
+
+LAKE_SCHEMA = pa.schema(
+    [
+        pa.field("enterprise_id", pa.int32(), nullable=False),
+        pa.field("site_id", pa.int32(), nullable=False),
+        pa.field("product_id", pa.int32(), nullable=False),
+        pa.field("part_number", pa.string(), nullable=False),
+        pa.field("serial", pa.string()),
+        pa.field("characteristic_id", pa.int32(), nullable=False),
+        pa.field("characteristic", pa.string(), nullable=False),
+        pa.field("nominal", pa.float64()),
+        pa.field("lower_limit", pa.float64()),
+        pa.field("upper_limit", pa.float64()),
+        pa.field("unit", pa.string(), nullable=False),
+        pa.field("value", pa.float64(), nullable=False),
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("measured_at", TIME, nullable=False),
+        pa.field("utc_offset_min", pa.int16(), nullable=False),
+        pa.field("zone", pa.string(), nullable=False),
+        pa.field("stage", pa.string(), nullable=False),
+        pa.field("operator", pa.string()),
+        pa.field("machine", pa.string()),
+        pa.field("instrument_id", pa.int32()),
+        pa.field("source_format", pa.string(), nullable=False),
+        pa.field("source_hash", pa.string(), nullable=False),
+        pa.field("position", pa.int64(), nullable=False),
+        pa.field("batch", pa.string(), nullable=False),
+    ],
+    metadata={b"jingce.lake.version": b"1"},
+)
+"""One tidy row per measured value, as stored in the lake (format version 1).
+
+The local time is not stored: it is ``measured_at + utc_offset_min`` (the offset of ``zone`` at
+that instant), which the store's views expose as ``local_time``."""
+
+STAGES = tuple(s.value for s in LifecycleStage)
+STATUSES = tuple(s.value for s in MeasurementStatus)
+
+
+def empty_input() -> pa.Table:
+    return INPUT_SCHEMA.empty_table()
+
+
+def conform_input(table: pa.Table) -> pa.Table:
+    """Add missing optional columns as nulls and order/cast columns as :data:`INPUT_SCHEMA`."""
+    n = table.num_rows
+    cols = []
+    for field in INPUT_SCHEMA:
+        if field.name in table.column_names:
+            cols.append(table.column(field.name).cast(field.type))
+        else:
+            cols.append(pa.nulls(n, field.type))
+    return pa.Table.from_arrays(cols, schema=INPUT_SCHEMA.remove_metadata()) if n or cols else table

@@ -1,0 +1,255 @@
+"""Reads of the measurement lake: values of a characteristic, a serial's lineage, the
+calibration chain behind a measurement, and sorted streams for the batch analyses."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pyarrow as pa
+from sqlalchemy import select
+
+from jingce.errors import InvalidInputError, NotFoundError
+from jingce.model.batch import STAGES
+from jingce.store import tables as t
+from jingce.store.core import StoreBase
+from jingce.store.metrology import CalibrationChain, MetrologyMixin
+from jingce.store.tenancy import Actor, Visibility
+
+VALUE_COLUMNS = ("measured_at", "local_time", "zone", "value", "nominal", "lower_limit", "upper_limit", "unit",
+                 "status", "stage", "part_number", "serial", "operator", "machine", "instrument_id",
+                 "characteristic_id", "characteristic", "enterprise_id", "product_id", "site_id", "source_format",
+                 "source_hash", "position", "batch")
+
+
+@dataclass(frozen=True, slots=True)
+class LineageNode:
+    """A serialised part in a lineage tree: what it is, whose it is, and what was measured on it."""
+
+    part_id: int
+    serial: str
+    product_id: int
+    part_number: str
+    enterprise_id: int
+    enterprise: str
+    parent_part_id: int | None
+    depth: int
+
+
+@dataclass(frozen=True, slots=True)
+class Lineage:
+    """A serial's parts tree down the bill of materials (as far as the actor may see) and the
+    measurements of every node (``measurements`` has a ``part_id`` column)."""
+
+    root: LineageNode
+    nodes: tuple[LineageNode, ...]
+    measurements: pa.Table
+    hidden_components: int  # components the actor may not see (counted, never described)
+
+
+def _ts(x: dt.datetime) -> str:
+    if x.tzinfo is None:
+        raise InvalidInputError("times must be timezone-aware", field="start/end")
+    return x.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
+
+
+class QueriesMixin(MetrologyMixin, StoreBase):
+    """Queries over the lake, each restricted to what the actor may see."""
+
+    def _files(self, conn, vis: Visibility, *, enterprise_ids=None, characteristic_id=None, start=None, end=None):
+        q = select(t.lake_file.c.path).where(t.lake_file.c.active.is_(True))
+        allowed = vis.data_enterprises()
+        if allowed is not None:
+            q = q.where(t.lake_file.c.enterprise_id.in_(sorted(allowed)))
+        if enterprise_ids is not None:
+            q = q.where(t.lake_file.c.enterprise_id.in_(sorted(enterprise_ids)))
+        if characteristic_id is not None:
+            q = q.where(t.lake_file.c.min_characteristic_id <= characteristic_id,
+                        t.lake_file.c.max_characteristic_id >= characteristic_id)
+        if start is not None:
+            q = q.where(t.lake_file.c.max_time >= start)
+        if end is not None:
+            q = q.where(t.lake_file.c.min_time < end)
+        return list(conn.execute(q.order_by(t.lake_file.c.path)).scalars())
+
+    def measurements(
+        self,
+        actor: Actor,
+        *,
+        characteristic_id: int | None = None,
+        enterprise_id: int | None = None,
+        product_id: int | None = None,
+        serial: str | None = None,
+        stage: str | None = None,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+        valid_only: bool = False,
+        columns: tuple[str, ...] = VALUE_COLUMNS,
+        limit: int | None = None,
+    ) -> pa.Table:
+        """Measurements the actor may see, ordered by time (then position in the source).
+
+        Filters combine with AND; ``start`` is inclusive and ``end`` exclusive (UTC-aware).
+        """
+        bad = [c for c in columns if c not in VALUE_COLUMNS]
+        if bad:
+            raise InvalidInputError(f"unknown column(s) {bad}", field="columns")
+        if stage is not None and stage not in STAGES:
+            raise InvalidInputError(f"must be one of {', '.join(STAGES)}", field="stage")
+        where, params = [], []
+        with self._read() as conn:
+            vis = self.visibility(actor, conn)
+            files = self._files(conn, vis, enterprise_ids=None if enterprise_id is None else [enterprise_id],
+                                characteristic_id=characteristic_id, start=start, end=end)
+        where.append(vis.lake_filter())
+        for col, val in (("characteristic_id", characteristic_id), ("enterprise_id", enterprise_id),
+                         ("product_id", product_id), ("serial", serial), ("stage", stage)):
+            if val is not None:
+                where.append(f"{col} = ?")
+                params.append(val)
+        if start is not None:
+            where.append("measured_at >= CAST(? AS TIMESTAMPTZ)")
+            params.append(_ts(start))
+        if end is not None:
+            where.append("measured_at < CAST(? AS TIMESTAMPTZ)")
+            params.append(_ts(end))
+        if valid_only:
+            where.append("status = 'valid'")
+        sql = (f"SELECT {', '.join(columns)} FROM {self.lake.relation_sql(files)} WHERE {' AND '.join(where)} "
+               f"ORDER BY measured_at, batch, position" + (f" LIMIT {int(limit)}" if limit else ""))
+        con = self.lake.connect()
+        try:
+            return con.sql(sql, params=params).to_arrow_table()
+        finally:
+            con.close()
+
+    def values(self, actor: Actor, characteristic_id: int, **filters) -> pa.Table:
+        """Time-ordered values of one characteristic (see :meth:`measurements` for the filters).
+
+        Raises :class:`NotFoundError` when the characteristic does not exist or is not visible.
+        """
+        self.get_characteristic(actor, characteristic_id)
+        return self.measurements(actor, characteristic_id=characteristic_id, **filters)
+
+    def sorted_batches(self, actor: Actor, *, enterprise_ids: list[int] | None = None,
+                       columns: tuple[str, ...] = ("characteristic_id", "measured_at", "value", "nominal",
+                                                   "lower_limit", "upper_limit"),
+                       valid_only: bool = True, batch_rows: int = 1 << 20) -> Iterator[pa.RecordBatch]:
+        """Stream the visible lake as Arrow batches sorted by (characteristic, time), for the
+        batch kernels. A characteristic belongs to one enterprise, so each enterprise is
+        streamed in turn and only sorted within itself."""
+        with self._read() as conn:
+            vis = self.visibility(actor, conn)
+            rows = conn.execute(select(t.lake_file.c.enterprise_id, t.lake_file.c.path)
+                                .where(t.lake_file.c.active.is_(True))
+                                .order_by(t.lake_file.c.enterprise_id, t.lake_file.c.path)).all()
+        by_ent: dict[int, list[str]] = {}
+        allowed = vis.data_enterprises()
+        for r in rows:
+            if (allowed is None or r.enterprise_id in allowed) and (enterprise_ids is None or r.enterprise_id in enterprise_ids):
+                by_ent.setdefault(r.enterprise_id, []).append(r.path)
+        con = self.lake.connect()
+        try:
+            for files in by_ent.values():
+                where = [vis.lake_filter()] + (["status = 'valid'"] if valid_only else [])
+                sql = (f"SELECT {', '.join(columns)} FROM {self.lake.relation_sql(files)} WHERE {' AND '.join(where)} "
+                       "ORDER BY characteristic_id, measured_at, batch, position")
+                reader = con.sql(sql).to_arrow_reader(batch_rows)
+                yield from reader
+        finally:
+            con.close()
+
+    # -- lineage ------------------------------------------------------------------------------
+
+    def lineage(self, actor: Actor, serial: str, *, part_number: str | None = None,
+                enterprise_id: int | None = None) -> Lineage:
+        """A serial's measurements and those of every component down the as-built tree.
+
+        Components of other enterprises appear where the actor may see them (own, or shared);
+        the others are counted in ``hidden_components`` and not followed further.
+        """
+        with self._read() as conn:
+            vis = self.visibility(actor, conn)
+            q = (select(t.part.c.id, t.part.c.serial, t.part.c.product_id, t.product.c.part_number,
+                        t.product.c.enterprise_id, t.enterprise.c.code)
+                 .join(t.product, t.product.c.id == t.part.c.product_id)
+                 .join(t.enterprise, t.enterprise.c.id == t.product.c.enterprise_id)
+                 .where(t.part.c.serial == serial))
+            if part_number is not None:
+                q = q.where(t.product.c.part_number == part_number)
+            if enterprise_id is not None:
+                q = q.where(t.product.c.enterprise_id == enterprise_id)
+            starts = [r for r in conn.execute(q) if vis.sees_product_data(r.enterprise_id, r.product_id)]
+            if not starts:
+                raise NotFoundError(f"serial {serial!r} not found", field="serial")
+            if len(starts) > 1:
+                options = ", ".join(sorted(f"{r.code}/{r.part_number}" for r in starts))
+                raise InvalidInputError(f"serial {serial!r} is ambiguous ({options}); give part_number or enterprise",
+                                        field="serial")
+            s = starts[0]
+            root = LineageNode(s.id, s.serial, s.product_id, s.part_number, s.enterprise_id, s.code, None, 0)
+            nodes, hidden, frontier = [root], 0, [root]
+            seen = {root.part_id}
+            while frontier:
+                by_id = {n.part_id: n for n in frontier}
+                kids = conn.execute(
+                    select(t.assembly.c.parent_part_id, t.part.c.id, t.part.c.serial, t.part.c.product_id,
+                           t.product.c.part_number, t.product.c.enterprise_id, t.enterprise.c.code)
+                    .join(t.part, t.part.c.id == t.assembly.c.child_part_id)
+                    .join(t.product, t.product.c.id == t.part.c.product_id)
+                    .join(t.enterprise, t.enterprise.c.id == t.product.c.enterprise_id)
+                    .where(t.assembly.c.parent_part_id.in_(list(by_id)))
+                    .order_by(t.assembly.c.parent_part_id, t.part.c.id)
+                ).all()
+                frontier = []
+                for k in kids:
+                    if k.id in seen:
+                        continue
+                    seen.add(k.id)
+                    if not vis.sees_product_data(k.enterprise_id, k.product_id):
+                        hidden += 1
+                        continue
+                    node = LineageNode(k.id, k.serial, k.product_id, k.part_number, k.enterprise_id, k.code,
+                                       k.parent_part_id, by_id[k.parent_part_id].depth + 1)
+                    nodes.append(node)
+                    frontier.append(node)
+            files = self._files(conn, vis, enterprise_ids={n.enterprise_id for n in nodes})
+        con = self.lake.connect()
+        try:
+            con.register("lineage_parts", pa.table({
+                "part_id": [n.part_id for n in nodes], "l_product_id": [n.product_id for n in nodes],
+                "l_serial": [n.serial for n in nodes]}))
+            cols = ", ".join(f"m.{c}" for c in VALUE_COLUMNS)
+            sql = (f"SELECT p.part_id, {cols} FROM {self.lake.relation_sql(files)} m "
+                   "JOIN lineage_parts p ON m.product_id = p.l_product_id AND m.serial = p.l_serial "
+                   f"WHERE {vis.lake_filter('m.')} "
+                   "ORDER BY p.part_id, m.characteristic_id, m.measured_at")
+            table = con.sql(sql).to_arrow_table()
+        finally:
+            con.close()
+        return Lineage(root, tuple(nodes), table, hidden)
+
+    # -- traceability of one measurement ------------------------------------------------------
+
+    def measurement_chain(self, actor: Actor, batch: str, position: int) -> CalibrationChain:
+        """The calibration chain behind one measurement (by its batch and position), at the time
+        it was taken."""
+        with self._read() as conn:
+            vis = self.visibility(actor, conn)
+            files = list(conn.execute(
+                select(t.lake_file.c.path).join(t.ingest_batch, t.ingest_batch.c.id == t.lake_file.c.batch_id)
+                .where(t.ingest_batch.c.content_hash == batch)).scalars())
+        con = self.lake.connect()
+        try:
+            row = con.execute(
+                f"SELECT instrument_id, measured_at FROM {self.lake.relation_sql(files)} "
+                f"WHERE {vis.lake_filter()} AND position = ? LIMIT 1", [position]).fetchone()
+        finally:
+            con.close()
+        if row is None:
+            raise NotFoundError(f"measurement {batch[:12]}#{position} not found", field="position")
+        if row[0] is None:
+            raise NotFoundError("the measurement names no instrument", field="instrument_id")
+        at = row[1] if row[1].tzinfo else row[1].replace(tzinfo=dt.UTC)
+        return self.calibration_chain(actor, int(row[0]), at)

@@ -1,0 +1,287 @@
+"""The registry's tables (SQLAlchemy Core). Alembic migrations in ``migrations/`` create them.
+
+The registry holds the spine of the data model; measurement values live in the Parquet lake and
+are listed here only through ``ingest_batch`` and ``lake_file`` (the lake's manifest).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive, in UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the registry; times must be timezone-aware")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER PRIMARY KEY only
+
+
+def _id() -> Column:
+    return Column("id", Id, primary_key=True, autoincrement=True)
+
+
+tenant = Table(
+    "tenant",
+    metadata,
+    _id(),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(256), nullable=False),
+    Column("kind", String(16), nullable=False),
+)
+
+app_user = Table(
+    "app_user",
+    metadata,
+    _id(),
+    Column("tenant_id", ForeignKey("tenant.id"), nullable=False, index=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("role", String(32), nullable=False),
+    Column("display_name", String(256)),
+    Column("password_hash", String(256)),
+)
+
+enterprise = Table(
+    "enterprise",
+    metadata,
+    _id(),
+    Column("tenant_id", ForeignKey("tenant.id"), nullable=False, index=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(256), nullable=False),
+    Column("name_en", String(256)),
+    Column("industry_chain", String(64), index=True),
+    Column("district", String(64)),
+)
+
+site = Table(
+    "site",
+    metadata,
+    _id(),
+    Column("enterprise_id", ForeignKey("enterprise.id"), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    UniqueConstraint("enterprise_id", "code"),
+)
+
+share = Table(
+    "share",
+    metadata,
+    _id(),
+    Column("owner_tenant_id", ForeignKey("tenant.id"), nullable=False),
+    Column("grantee_tenant_id", ForeignKey("tenant.id"), nullable=False, index=True),
+    Column("enterprise_id", ForeignKey("enterprise.id"), nullable=False),
+    Column("product_id", ForeignKey("product.id")),
+)
+
+product = Table(
+    "product",
+    metadata,
+    _id(),
+    Column("enterprise_id", ForeignKey("enterprise.id"), nullable=False),
+    Column("part_number", String(64), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("revision", String(32)),
+    UniqueConstraint("enterprise_id", "part_number"),
+)
+
+part = Table(
+    "part",
+    metadata,
+    _id(),
+    Column("product_id", ForeignKey("product.id"), nullable=False),
+    Column("serial", String(128), nullable=False),
+    UniqueConstraint("product_id", "serial"),
+)
+Index("ix_part_serial", part.c.serial)
+
+bom_line = Table(
+    "bom_line",
+    metadata,
+    _id(),
+    Column("parent_product_id", ForeignKey("product.id"), nullable=False, index=True),
+    Column("child_product_id", ForeignKey("product.id"), nullable=False, index=True),
+    Column("quantity", Integer, nullable=False, default=1),
+    Column("position", String(64)),
+    UniqueConstraint("parent_product_id", "child_product_id", "position"),
+)
+
+assembly = Table(
+    "assembly",
+    metadata,
+    Column("parent_part_id", ForeignKey("part.id"), primary_key=True),
+    Column("child_part_id", ForeignKey("part.id"), primary_key=True),
+    Column("position", String(64)),
+)
+Index("ix_assembly_child", assembly.c.child_part_id)
+
+characteristic = Table(
+    "characteristic",
+    metadata,
+    _id(),
+    Column("product_id", ForeignKey("product.id"), nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("name", String(256)),
+    Column("nominal", Float),
+    Column("lower_limit", Float),
+    Column("upper_limit", Float),
+    Column("unit", String(32), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("criticality", String(16), nullable=False),
+    Column("revision", Integer, nullable=False, default=1),
+    UniqueConstraint("product_id", "key"),
+)
+
+measurement_plan = Table(
+    "measurement_plan",
+    metadata,
+    _id(),
+    Column("product_id", ForeignKey("product.id"), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("items", JSON, nullable=False),
+)
+
+lab = Table(
+    "lab",
+    metadata,
+    _id(),
+    Column("tenant_id", ForeignKey("tenant.id"), nullable=False, index=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(256), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("qualification", String(16), nullable=False),
+    Column("accreditation_no", String(64)),
+    Column("scope", JSON, nullable=False),
+)
+
+instrument = Table(
+    "instrument",
+    metadata,
+    _id(),
+    Column("tenant_id", ForeignKey("tenant.id"), nullable=False, index=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(256), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("quantity", String(64), nullable=False),
+    Column("unit", String(32), nullable=False),
+    Column("range_min", Float),
+    Column("range_max", Float),
+    Column("resolution", Float),
+    Column("mpe", Float),
+    Column("uncertainty", Float),
+    Column("lab_id", ForeignKey("lab.id")),
+    Column("enterprise_id", ForeignKey("enterprise.id")),
+    Column("calibration_interval_days", Integer),
+)
+
+calibration = Table(
+    "calibration",
+    metadata,
+    _id(),
+    Column("instrument_id", ForeignKey("instrument.id"), nullable=False, index=True),
+    Column("lab_id", ForeignKey("lab.id"), nullable=False),
+    Column("certificate_no", String(128), nullable=False),
+    Column("calibrated_at", UtcDateTime(), nullable=False),
+    Column("valid_until", UtcDateTime(), nullable=False),
+    Column("result", String(32), nullable=False),
+    Column("error_as_found", Float),
+    Column("error_as_left", Float),
+    Column("expanded_uncertainty", Float, nullable=False),
+    Column("coverage_factor", Float, nullable=False),
+    Column("coverage_probability", Float),
+    Column("unit", String(32), nullable=False),
+    UniqueConstraint("lab_id", "certificate_no"),
+)
+
+calibration_standard = Table(
+    "calibration_standard",
+    metadata,
+    Column("calibration_id", ForeignKey("calibration.id"), primary_key=True),
+    Column("standard_id", ForeignKey("instrument.id"), primary_key=True),
+)
+Index("ix_calibration_standard_standard", calibration_standard.c.standard_id)
+
+ingest_batch = Table(
+    "ingest_batch",
+    metadata,
+    _id(),
+    Column("content_hash", String(64), nullable=False, unique=True),
+    Column("tenant_id", ForeignKey("tenant.id"), nullable=False),
+    Column("user_id", ForeignKey("app_user.id")),
+    Column("source_format", String(32), nullable=False),
+    Column("source_name", String(512)),
+    Column("rows", BigInteger, nullable=False),
+    Column("committed_at", UtcDateTime(), nullable=False),
+)
+
+lake_file = Table(
+    "lake_file",
+    metadata,
+    _id(),
+    Column("batch_id", ForeignKey("ingest_batch.id"), nullable=False, index=True),
+    Column("path", String(512), nullable=False, unique=True),
+    Column("enterprise_id", ForeignKey("enterprise.id"), nullable=False),
+    Column("month", String(7), nullable=False),
+    Column("rows", BigInteger, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("min_characteristic_id", BigInteger, nullable=False),
+    Column("max_characteristic_id", BigInteger, nullable=False),
+    Column("min_time", UtcDateTime(), nullable=False),
+    Column("max_time", UtcDateTime(), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+)
+Index("ix_lake_file_partition", lake_file.c.enterprise_id, lake_file.c.month)
+
+audit_entry = Table(
+    "audit_entry",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("recorded_at", String(40), nullable=False),  # ISO 8601 UTC text: hashed exactly as stored
+    Column("kind", String(64), nullable=False),
+    Column("subject", String(256), nullable=False),
+    Column("actor", String(64)),
+    Column("payload", Text, nullable=False),  # canonical JSON, hashed exactly as stored
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),
+)
