@@ -22,7 +22,8 @@ INPUT_SCHEMA = pa.schema(
         pa.field("characteristic", pa.string(), nullable=False),
         pa.field("value", pa.float64(), nullable=False),
         pa.field("unit", pa.string()),
-        pa.field("measured_at", TIME, nullable=False),
+        pa.field("measured_at", TIME),
+        pa.field("local_time", pa.timestamp("us")),
         pa.field("zone", pa.string()),
         pa.field("stage", pa.string()),
         pa.field("operator", pa.string()),
@@ -39,10 +40,12 @@ INPUT_SCHEMA = pa.schema(
         pa.field("criticality", pa.string()),
     ]
 )
-"""Columns a reader produces. ``measured_at`` is UTC; ``zone`` is where the value was taken
-(null: the site's zone). Null ``nominal``/limits are taken from the registered characteristic."""
+"""Columns a reader produces. Each row has ``measured_at`` (UTC) or, when the source gives wall-clock
+time without an offset (Q-DAS K0004, a CSV without offsets), ``local_time``, which the store reads in
+``zone`` (null: the site's zone). Null ``nominal``/limits are taken from the registered
+characteristic; ``line`` is the row's line in the source, for error messages."""
 
-REQUIRED_INPUT = ("enterprise", "part_number", "characteristic", "value", "measured_at", "position")
+REQUIRED_INPUT = ("enterprise", "part_number", "characteristic", "value", "position")
 
 LAKE_SCHEMA = pa.schema(
     [

@@ -26,6 +26,14 @@ class Store(IngestMixin, QueriesMixin, RegistryMixin):
         """Open (creating and migrating if needed) the store the settings describe."""
         return cls(settings)
 
+    def has_batch(self, content_hash: str) -> bool:
+        """Whether a batch with this content hash is already in."""
+        return self.batch_rows(content_hash) is not None
+
+    def batch_rows(self, content_hash: str) -> int | None:
+        with self._read() as conn:
+            return conn.execute(select(t.ingest_batch.c.rows).where(t.ingest_batch.c.content_hash == content_hash)).scalar()
+
     def verify_audit(self) -> audit.AuditReport:
         """Verify the audit chain against itself and the anchor file."""
         with self._read() as conn:

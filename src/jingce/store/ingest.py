@@ -290,6 +290,12 @@ class IngestMixin(StoreBase):
         if pc.any(pc.is_null(zone)).as_py():
             zone = pc.coalesce(zone, pa.array([site_zone[s] for s in site_id.tolist()], pa.string()))
         utc = table.column("measured_at")
+        no_utc = _np(pc.is_null(utc))
+        if no_utc.any():
+            no_time = no_utc & _np(pc.is_null(table.column("local_time")))
+            if no_time.any():
+                raise rows.fail(no_time, "time", "a time is required")
+        utc_np = _np(pc.fill_null(pc.cast(utc, pa.int64()), 0)) if no_utc.any() else None
         offset = np.zeros(n, dtype=np.int16)
         for z in pc.unique(zone).to_pylist():
             mask = _np(pc.equal(zone, z))
@@ -297,10 +303,18 @@ class IngestMixin(StoreBase):
                 ZoneInfo(z)
             except (ZoneInfoNotFoundError, ValueError):
                 raise rows.fail(mask, "zone", f"unknown time zone {z!r} (expected an IANA name such as Asia/Shanghai)") from None
-            sel = pc.filter(utc, pa.array(mask))
+            local_rows = mask & no_utc
+            if local_rows.any():  # wall-clock times: read them in the zone (DST gaps/folds: earliest)
+                local = pc.filter(table.column("local_time"), pa.array(local_rows))
+                as_utc = pc.assume_timezone(local, timezone=z, ambiguous="earliest", nonexistent="earliest")
+                utc_np[local_rows] = _np(pc.cast(as_utc, pa.int64()))
+            sel = pc.filter(utc, pa.array(mask)) if utc_np is None else pa.array(
+                utc_np[mask], pa.int64()).cast(pa.timestamp("us", tz="UTC"))
             local = pc.local_timestamp(pc.cast(sel, pa.timestamp("us", tz=z)))
             minutes = (_np(pc.cast(local, pa.int64())) - _np(pc.cast(sel, pa.int64()))) // 60_000_000
             offset[mask] = minutes.astype(np.int16)
+        if utc_np is not None:
+            utc = pa.array(utc_np, pa.int64()).cast(pa.timestamp("us", tz="UTC"))
         stage = pc.fill_null(table.column("stage"), "in_process")
         bad = ~_np(pc.is_in(stage, value_set=pa.array(STAGES)))
         if bad.any():
