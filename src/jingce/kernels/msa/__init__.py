@@ -1,0 +1,31 @@
+"""Measurement system analysis: type-1 study, bias and linearity, Gage R&R, attribute agreement,
+measurement-process capability (VDA 5 / ISO 22514-7), stability and a fitness verdict."""
+
+from jingce.kernels.msa.attribute import (
+    AttributeAgreementResult,
+    CohenKappaResult,
+    FleissKappaResult,
+    attribute_agreement,
+    cohen_kappa,
+    fleiss_kappa,
+)
+from jingce.kernels.msa.grr import AnovaRow, GrrResult, grr_anova, grr_average_range
+from jingce.kernels.msa.linearity import LinearityResult, bias_linearity
+from jingce.kernels.msa.type1 import Type1Result, type1
+
+__all__ = [
+    "AnovaRow",
+    "AttributeAgreementResult",
+    "CohenKappaResult",
+    "FleissKappaResult",
+    "GrrResult",
+    "LinearityResult",
+    "Type1Result",
+    "attribute_agreement",
+    "bias_linearity",
+    "cohen_kappa",
+    "fleiss_kappa",
+    "grr_anova",
+    "grr_average_range",
+    "type1",
+]
