@@ -9,12 +9,20 @@ from jingce.kernels.msa.attribute import (
     cohen_kappa,
     fleiss_kappa,
 )
+from jingce.kernels.msa.batch import GrrBatchResult, grr_anova_batch
+from jingce.kernels.msa.fitness import FitnessCriterion, FitnessResult, measurement_fitness
 from jingce.kernels.msa.grr import AnovaRow, GrrResult, grr_anova, grr_average_range
 from jingce.kernels.msa.linearity import LinearityResult, bias_linearity
 from jingce.kernels.msa.type1 import Type1Result, type1
+from jingce.kernels.msa.vda5 import BudgetLine, MeasurementProcessCapability, measurement_process_capability
 
 __all__ = [
     "AnovaRow",
+    "BudgetLine",
+    "FitnessCriterion",
+    "FitnessResult",
+    "GrrBatchResult",
+    "MeasurementProcessCapability",
     "AttributeAgreementResult",
     "CohenKappaResult",
     "FleissKappaResult",
@@ -26,6 +34,9 @@ __all__ = [
     "cohen_kappa",
     "fleiss_kappa",
     "grr_anova",
+    "grr_anova_batch",
+    "measurement_fitness",
+    "measurement_process_capability",
     "grr_average_range",
     "type1",
 ]
