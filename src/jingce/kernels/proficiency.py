@@ -84,7 +84,7 @@ def algorithm_a(values: Any, *, tolerance: float = 1e-12, max_iter: int = 1000) 
         return RobustResult(x_star, 0.0, p, 0, True)
     converged = False
     it = 0
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 - the count is reported
         delta = 1.5 * s_star
         w = np.clip(x, x_star - delta, x_star + delta)
         new_x = float(np.mean(w))
@@ -154,7 +154,7 @@ def algorithm_s(sds: Any, dof: int, *, eta: float | None = None, xi: float | Non
         return RobustPooled(0.0, eta, xi, int(dof), 0, True)
     converged = False
     it = 0
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 - the count is reported
         psi = eta * w_star
         new = xi * math.sqrt(float(np.mean(np.minimum(w, psi) ** 2)))
         done = abs(new - w_star) <= tol * new
