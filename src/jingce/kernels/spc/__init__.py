@@ -3,26 +3,48 @@ phases and frozen limits, streaming chart state and the batch form over many cha
 
 References
 ----------
-.. [1] ISO 7870-1..-4 (GB/T 17989), Control charts.
+.. [1] ISO 7870-1..-4, -6 (GB/T 17989), Control charts.
 .. [2] D. C. Montgomery, Introduction to Statistical Quality Control, 6th ed., Wiley 2009.
 """
 
-from jingce.kernels.spc.constants import ChartConstants, c4, chart_constants, d2, d3
 from jingce.kernels.spc._common import ChartPanel
+from jingce.kernels.spc.attribute import AttributeChart, c_chart, np_chart, p_chart, u_chart
+from jingce.kernels.spc.constants import ChartConstants, c4, chart_constants, d2, d3
+from jingce.kernels.spc.cusum import CusumChart, cusum
+from jingce.kernels.spc.ewma import EwmaChart, ewma
+from jingce.kernels.spc.multivariate import T2Chart, hotelling_t2
+from jingce.kernels.spc.rules import NELSON, WESTERN_ELECTRIC, RuleViolations, RunRule, rule_set, run_rules
 from jingce.kernels.spc.shewhart import IMRChart, XbarRChart, XbarSChart, ZMRChart, imr, xbar_r, xbar_s, zmr
 
 __all__ = [
+    "NELSON",
+    "WESTERN_ELECTRIC",
+    "AttributeChart",
     "ChartConstants",
     "ChartPanel",
+    "CusumChart",
+    "EwmaChart",
     "IMRChart",
+    "RuleViolations",
+    "RunRule",
+    "T2Chart",
     "XbarRChart",
     "XbarSChart",
     "ZMRChart",
     "c4",
+    "c_chart",
     "chart_constants",
+    "cusum",
     "d2",
     "d3",
+    "ewma",
+    "hotelling_t2",
     "imr",
+    "np_chart",
+    "p_chart",
+    "rule_set",
+    "run_rules",
+    "u_chart",
     "xbar_r",
     "xbar_s",
     "zmr",
