@@ -23,6 +23,10 @@ def _save(fig: Figure, path: str) -> None:
     fig.savefig(path, format=suffix, dpi=120, bbox_inches="tight")
 
 
+def _first(v: Any) -> float:
+    return float(np.atleast_1d(v)[0])
+
+
 def plot_monte_carlo(mc: MonteCarloResult, path: str, gum: GumResult | None = None, unit: str = "") -> None:
     """Histogram (density) of the first output's Monte Carlo values, the Gaussian ``N(y, u_c^2)`` of
     the GUM framework, and both coverage intervals (JCGM 101 figures of clause 9)."""
@@ -34,17 +38,16 @@ def plot_monte_carlo(mc: MonteCarloResult, path: str, gum: GumResult | None = No
     ax = fig.add_subplot()
     ax.bar(edges[:-1], density, width=widths, align="edge", color="#9ecae1", edgecolor="none",
            label=f"Monte Carlo ({mc.trials:,} trials)")
-    first = (lambda v: float(np.atleast_1d(v)[0]))
-    lo, hi = first(mc.shortest_low), first(mc.shortest_high)
+    lo, hi = _first(mc.shortest_low), _first(mc.shortest_high)
     ax.axvline(lo, color="#08519c", lw=1.5, label=f"MC shortest {mc.coverage_probability:.0%} interval")
     ax.axvline(hi, color="#08519c", lw=1.5)
     if gum is not None:
-        y, u = first(gum.y), first(gum.u)
+        y, u = _first(gum.y), _first(gum.u)
         xs = np.linspace(edges[0], edges[-1], 400)
         ax.plot(xs, np.exp(-0.5 * ((xs - y) / u) ** 2) / (u * np.sqrt(2 * np.pi)), color="#d94801", lw=1.5,
                 label="GUM: N(y, u_c^2)")
-        ax.axvline(first(gum.interval_low), color="#d94801", ls="--", lw=1.2, label="GUM y -/+ U")
-        ax.axvline(first(gum.interval_high), color="#d94801", ls="--", lw=1.2)
+        ax.axvline(_first(gum.interval_low), color="#d94801", ls="--", lw=1.2, label="GUM y -/+ U")
+        ax.axvline(_first(gum.interval_high), color="#d94801", ls="--", lw=1.2)
     name = mc.output_names[0]
     ax.set_xlabel(f"{name}" + (f" / {unit}" if unit else ""))
     ax.set_ylabel("probability density")
