@@ -9,6 +9,7 @@ References
 
 from jingce.kernels.spc._common import ChartPanel
 from jingce.kernels.spc.attribute import AttributeChart, c_chart, np_chart, p_chart, u_chart
+from jingce.kernels.spc.batch import BatchSummary, batch_summary
 from jingce.kernels.spc.constants import ChartConstants, c4, chart_constants, d2, d3
 from jingce.kernels.spc.cusum import CusumChart, cusum
 from jingce.kernels.spc.ewma import EwmaChart, ewma
@@ -20,6 +21,7 @@ __all__ = [
     "NELSON",
     "WESTERN_ELECTRIC",
     "AttributeChart",
+    "BatchSummary",
     "ChartConstants",
     "ChartPanel",
     "CusumChart",
@@ -31,6 +33,7 @@ __all__ = [
     "XbarRChart",
     "XbarSChart",
     "ZMRChart",
+    "batch_summary",
     "c4",
     "c_chart",
     "chart_constants",

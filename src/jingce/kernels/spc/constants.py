@@ -24,7 +24,7 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 from scipy import special
@@ -58,7 +58,7 @@ def _range_grid() -> tuple[np.ndarray, ...]:
     return x, wx, w, ww, logdiff, wx * np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _range_moments(n: int) -> tuple[float, float]:
     """E[W] and Var[W] of the range W of n standard normal variables.
 
@@ -133,7 +133,7 @@ class ChartConstants:
     D4: float
 
 
-@lru_cache(maxsize=None)
+@cache
 def _chart_constants(n: int, kind: str, k: float) -> ChartConstants:
     m, v = _range_moments(n)
     dd2, dd3, cc4 = m, float(np.sqrt(v)), c4(n)

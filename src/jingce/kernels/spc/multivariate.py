@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from jingce.kernels._validation import as_array, as_int, as_probability, fail, one_of, warn
+from jingce.kernels._validation import as_array, as_int, as_probability, fail, warn
 from jingce.kernels.spc._common import ChartPanel, panel
 
 __all__ = ["T2Chart", "hotelling_t2"]

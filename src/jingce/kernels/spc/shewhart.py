@@ -213,7 +213,7 @@ def xbar_r(data, *, mu=None, sigma=None, k=3.0, constants="exact", drop_out_of_c
     cc = chart_constants(n, constants, k)
     means, ranges, _ = _subgroup_stats(x)
     if mu is not None:
-        params, excluded, it = (mu, cc.d2 * sigma), np.zeros(0, np.int64), 1
+        excluded, it = np.zeros(0, np.int64), 1
         centre_x, lcl_x, ucl_x = mu, mu - cc.A * sigma, mu + cc.A * sigma
         centre_r, lcl_r, ucl_r = cc.d2 * sigma, cc.D1 * sigma, cc.D2 * sigma
         return _xbar_r_result(means, ranges, (centre_x, lcl_x, ucl_x), (centre_r, lcl_r, ucl_r), mu, cc.d2 * sigma,
