@@ -145,7 +145,7 @@ def type1(
     n = x.size
     d = x - ref  # deviations from the reference (careful sums, see kernels/_sums.py)
     mean_d = float(d.mean())
-    s = float(np.sqrt(np.sum((d - mean_d) ** 2) / (n - 1)))
+    s = np.float64(np.sqrt(np.sum((d - mean_d) ** 2) / (n - 1)))  # numpy scalar: x / 0 gives inf, not an error
     bias = mean_d
     notes: list[str] = []
     se = s / np.sqrt(n)
