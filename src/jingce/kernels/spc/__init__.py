@@ -13,7 +13,9 @@ from jingce.kernels.spc.batch import BatchSummary, batch_summary
 from jingce.kernels.spc.constants import ChartConstants, c4, chart_constants, d2, d3
 from jingce.kernels.spc.cusum import CusumChart, cusum
 from jingce.kernels.spc.ewma import EwmaChart, ewma
+from jingce.kernels.spc.incremental import LiveChart, LiveUpdate, live_chart
 from jingce.kernels.spc.multivariate import T2Chart, hotelling_t2
+from jingce.kernels.spc.phases import ControlLimits, PhasedChart, freeze_limits, phased_chart
 from jingce.kernels.spc.rules import NELSON, WESTERN_ELECTRIC, RuleViolations, RunRule, rule_set, run_rules
 from jingce.kernels.spc.shewhart import IMRChart, XbarRChart, XbarSChart, ZMRChart, imr, xbar_r, xbar_s, zmr
 
@@ -24,6 +26,10 @@ __all__ = [
     "BatchSummary",
     "ChartConstants",
     "ChartPanel",
+    "ControlLimits",
+    "LiveChart",
+    "LiveUpdate",
+    "PhasedChart",
     "CusumChart",
     "EwmaChart",
     "IMRChart",
@@ -41,6 +47,9 @@ __all__ = [
     "d2",
     "d3",
     "ewma",
+    "freeze_limits",
+    "live_chart",
+    "phased_chart",
     "hotelling_t2",
     "imr",
     "np_chart",
