@@ -13,6 +13,7 @@ from jingce.kernels.msa.batch import GrrBatchResult, grr_anova_batch
 from jingce.kernels.msa.fitness import FitnessCriterion, FitnessResult, measurement_fitness
 from jingce.kernels.msa.grr import AnovaRow, GrrResult, grr_anova, grr_average_range
 from jingce.kernels.msa.linearity import LinearityResult, bias_linearity
+from jingce.kernels.msa.stability import ControlChartBias, StabilityResult, control_chart_bias, stability
 from jingce.kernels.msa.type1 import Type1Result, type1
 from jingce.kernels.msa.vda5 import BudgetLine, MeasurementProcessCapability, measurement_process_capability
 
@@ -25,18 +26,22 @@ __all__ = [
     "MeasurementProcessCapability",
     "AttributeAgreementResult",
     "CohenKappaResult",
+    "ControlChartBias",
     "FleissKappaResult",
     "GrrResult",
     "LinearityResult",
+    "StabilityResult",
     "Type1Result",
     "attribute_agreement",
     "bias_linearity",
     "cohen_kappa",
+    "control_chart_bias",
     "fleiss_kappa",
     "grr_anova",
     "grr_anova_batch",
     "measurement_fitness",
     "measurement_process_capability",
     "grr_average_range",
+    "stability",
     "type1",
 ]
