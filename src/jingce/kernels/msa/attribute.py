@@ -195,27 +195,28 @@ def cohen_kappa(table, *, confidence: float = 0.95) -> CohenKappaResult:
     big_n = float(t.sum())
     p = t / big_n
     rows, cols = p.sum(axis=1), p.sum(axis=0)
-    po = float(np.trace(p))
-    pe = float(np.sum(rows * cols))
+    po = np.float64(np.trace(p))  # numpy scalars: a zero denominator gives NaN/inf, not an exception
+    pe = np.float64(np.sum(rows * cols))
     if pe >= 1.0:
         warn("both raters use a single category: kappa is undefined")
     with np.errstate(divide="ignore", invalid="ignore"):
         kappa = (po - pe) / (1.0 - pe)
         diag = np.diag(p)
-        a = float(np.sum(diag * ((1 - pe) - (rows + cols) * (1 - po)) ** 2))
+        a = np.sum(diag * ((1 - pe) - (rows + cols) * (1 - po)) ** 2)
         off = p.copy()
         np.fill_diagonal(off, 0.0)
-        b = float((1 - po) ** 2 * np.sum(off * (cols[:, None] + rows[None, :]) ** 2))
+        b = (1 - po) ** 2 * np.sum(off * (cols[:, None] + rows[None, :]) ** 2)
         cc = (po * pe - 2 * pe + po) ** 2
         var = (a + b - cc) / (big_n * (1 - pe) ** 4)
-        var0 = (pe + pe * pe - float(np.sum(rows * cols * (rows + cols)))) / (big_n * (1 - pe) ** 2)
-        se, se0 = float(np.sqrt(max(var, 0.0))), float(np.sqrt(max(var0, 0.0)))
+        var0 = (pe + pe * pe - np.sum(rows * cols * (rows + cols))) / (big_n * (1 - pe) ** 2)
+        se, se0 = np.sqrt(np.maximum(var, 0.0)), np.sqrt(np.maximum(var0, 0.0))
         z = float(kappa / se0)
+        se, se0 = float(se), float(se0)
     zq = float(stats.norm.isf((1 - conf) / 2))
     return CohenKappaResult(
         kappa=float(kappa), se=se, se0=se0, z=z,
         p=float(2 * stats.norm.sf(abs(z))) if np.isfinite(z) else float("nan"),
-        ci=(float(kappa - zq * se), float(kappa + zq * se)), p_observed=po, p_expected=pe, n=int(big_n),
+        ci=(float(kappa - zq * se), float(kappa + zq * se)), p_observed=float(po), p_expected=float(pe), n=int(big_n),
         confidence=conf,
     )
 
