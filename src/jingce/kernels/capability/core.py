@@ -132,7 +132,7 @@ def _capability_iv(values, lsl, usl, target, subgroup_size, strategy, overrides)
     st = make_strategy(strategy, **overrides)
     if st.sigma_within == "rbar" and n_sub > 25:
         raise fail("subgroup_size", f"must be in 2..25 for R-bar/d2, got {n_sub}")
-    if st.sigma_within in ("rbar", "sbar", "pooled") and n_sub < 2:
+    if st.sigma_within in ("rbar", "sbar", "pooled") and n_sub < 2 and overrides.get("sigma_within") is not None:
         raise fail("subgroup_size", f"must be >= 2 for sigma_within={st.sigma_within!r}")
     return x, lo, hi, tgt, n_sub, st
 
@@ -159,6 +159,7 @@ def within_sigma(x2: np.ndarray, method: str, constants: str = "exact") -> tuple
 
 
 def _indices(mean, sigma, lo, hi):
+    sigma = np.float64(sigma)
     with np.errstate(divide="ignore", invalid="ignore"):
         cpu = (hi - mean) / (3 * sigma) if hi is not None else np.nan
         cpl = (mean - lo) / (3 * sigma) if lo is not None else np.nan
@@ -168,6 +169,7 @@ def _indices(mean, sigma, lo, hi):
 
 
 def _percentile_indices(q_lo, q_50, q_hi, lo, hi):
+    q_lo, q_50, q_hi = np.float64(q_lo), np.float64(q_50), np.float64(q_hi)
     with np.errstate(divide="ignore", invalid="ignore"):
         pu = (hi - q_50) / (q_hi - q_50) if hi is not None else np.nan
         pl = (q_50 - lo) / (q_50 - q_lo) if lo is not None else np.nan
@@ -204,6 +206,7 @@ def cpm_interval(cpm: float, n: int, mean: float, s: float, target: float, level
 
 
 def _ppm_normal(mean, sigma, lo, hi):
+    sigma = np.float64(sigma)
     with np.errstate(divide="ignore", invalid="ignore"):
         below = special.ndtr((lo - mean) / sigma) * 1e6 if lo is not None else 0.0
         above = special.ndtr((mean - hi) / sigma) * 1e6 if hi is not None else 0.0
@@ -258,8 +261,8 @@ def capability(values, lsl=None, usl=None, target=None, subgroup_size=1, *, stra
     n = x.size
     x2 = x.reshape(-1, n_sub) if n_sub > 1 else x.reshape(-1, 1)
     method_sigma = st.sigma_within
-    if n_sub == 1 and method_sigma == "auto":
-        method_sigma = "mr"
+    if n_sub == 1:
+        method_sigma = "mr"  # individuals: a preset's subgroup estimator falls back to the moving range
     ref = x[0]
     d = x - ref
     mean = float(ref + d.mean())
