@@ -80,7 +80,7 @@ def test_batch_sbar_individuals_and_variable_subgroups(table):
     assert bi.ucl[c] == pytest.approx(ch.i.ucl[0], rel=1e-12)
     assert bi.disp_ucl[c] == pytest.approx(ch.mr.ucl[0], rel=1e-9)
     # explicit subgroup offsets reproduce the fixed-size result
-    sub = np.unique(np.concatenate([np.arange(a, b - (b - a) % 5 + 1, 5) for a, b in zip(off[:-1], off[1:])] + [off]))
+    sub = np.unique(np.concatenate([np.arange(a, b - (b - a) % 5 + 1, 5) for a, b in zip(off[:-1], off[1:], strict=True)] + [off]))
     bv = batch_summary(v, off, subgroup_offsets=sub)
     assert bv.ucl[c] == pytest.approx(bs.ucl[c] * 0 + batch_summary(v, off, subgroup_size=5).ucl[c], rel=1e-12)
 
