@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from jingce.cli import calc
+from jingce.cli import calc, demo_cmd, store_cmds
 from jingce.errors import JingceError
 
 app = typer.Typer(
@@ -16,6 +16,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(calc.app, name="calc")
+app.command("init")(store_cmds.init)
+app.command("ingest")(store_cmds.ingest)
+app.add_typer(store_cmds.query_app, name="query")
+app.add_typer(store_cmds.audit_app, name="audit")
+app.command("demo")(demo_cmd.demo)
 
 
 def main() -> None:

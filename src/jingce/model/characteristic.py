@@ -6,7 +6,7 @@ from pydantic import Field, field_validator, model_validator
 
 from jingce.model.base import Entity, Invariant
 from jingce.model.enums import CharacteristicKind, Criticality, LifecycleStage
-from jingce.model.units import parse_unit
+from jingce.model.units import has_dimension, parse_unit
 
 KeyField = Field(min_length=1, max_length=128, pattern=r"^[^/\s][^/]*$")
 
@@ -47,10 +47,9 @@ class Characteristic(Entity):
         if nom is not None and ((lo is not None and nom < lo) or (hi is not None and nom > hi)):
             raise Invariant("nominal", f"({nom}) must lie within [lower_limit, upper_limit] = [{lo}, {hi}]")
         want = self.kind.dimension
-        if want is not None:
+        if want is not None and not has_dimension(self.unit, want):
             got = str(parse_unit(self.unit).dimensionality)
-            if got != want:
-                raise Invariant("unit", f"{self.unit!r} ({got}) does not fit kind {self.kind.value!r} ({want})")
+            raise Invariant("unit", f"{self.unit!r} ({got}) does not fit kind {self.kind.value!r} ({want})")
         return self
 
     @property

@@ -18,7 +18,10 @@ _ALIASES = {"µ": "u", "μ": "u", "·": "*", "°C": "degC", "℃": "degC", "°":
 def registry() -> pint.UnitRegistry:
     """The shared pint unit registry (built once, on first use)."""
     ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
-    ureg.define("ppm_rel = 1e-6 = ppm")
+    # Hardness scales are conventional, not convertible by a factor: each is its own dimension.
+    ureg.define("rockwell_C = [hardness_rockwell_c] = HRC")
+    ureg.define("vickers = [hardness_vickers] = HV")
+    ureg.define("brinell = [hardness_brinell] = HBW")
     return ureg
 
 
@@ -69,3 +72,10 @@ def conversion_factor(from_unit: str, to_unit: str, field: str = "unit") -> floa
 def compatible(a: str, b: str) -> bool:
     """Whether two units measure the same kind of quantity."""
     return parse_unit(a).dimensionality == parse_unit(b).dimensionality
+
+
+def has_dimension(unit: str, dimension: str) -> bool:
+    """Whether ``unit`` has the dimensionality written as ``dimension`` (``"[length]"``,
+    ``"dimensionless"``)."""
+    want = registry().get_dimensionality("" if dimension == "dimensionless" else dimension)
+    return parse_unit(unit).dimensionality == want

@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from jingce.errors import FormatError, JingceError
 from jingce.model import Characteristic, CharacteristicKind
 from jingce.model.batch import LAKE_SCHEMA, REQUIRED_INPUT, STAGES, STATUSES, conform_input
-from jingce.model.units import conversion_factor, parse_unit
+from jingce.model.units import conversion_factor, has_dimension
 from jingce.store import audit
 from jingce.store import tables as t
 from jingce.store.core import ENTERPRISE_ROLES, StoreBase
@@ -181,7 +181,10 @@ class IngestMixin(StoreBase):
             raise rows.fail(unknown, "site", "unknown site for this enterprise")
         ent_np = _np(ent_id).astype(np.int64)
         if (~has_site).any():
-            fallback = np.array([default_site[e].id if e in default_site else -1 for e in ent_np[~has_site]])
+            default_of = np.full(int(ent_np.max()) + 1, -1, dtype=np.int64)
+            for e, srow in default_site.items():
+                default_of[e] = srow.id
+            fallback = default_of[ent_np[~has_site]]
             if (fallback < 0).any():
                 miss = np.zeros(n, bool)
                 miss[np.flatnonzero(~has_site)[fallback < 0]] = True
@@ -230,7 +233,7 @@ class IngestMixin(StoreBase):
                 kind = table.column("kind")[i].as_py()
                 if kind is None:
                     kind = (CharacteristicKind.SIZE.value
-                            if str(parse_unit(unit).dimensionality) == "[length]" else CharacteristicKind.OTHER.value)
+                            if has_dimension(unit, "[length]") else CharacteristicKind.OTHER.value)
                 try:
                     ch = Characteristic(
                         product_id=pid, key=key, name=table.column("characteristic_name")[i].as_py(),
@@ -288,14 +291,18 @@ class IngestMixin(StoreBase):
         # zones, stages, statuses -------------------------------------------------------------
         zone = table.column("zone")
         if pc.any(pc.is_null(zone)).as_py():
-            zone = pc.coalesce(zone, pa.array([site_zone[s] for s in site_id.tolist()], pa.string()))
+            zones = sorted(set(site_zone.values()))
+            zone_idx = np.zeros(int(site_id.max()) + 1, dtype=np.int32)
+            for sid, z in site_zone.items():
+                zone_idx[sid] = zones.index(z)
+            zone = pc.coalesce(zone, pc.take(pa.array(zones, pa.string()), pa.array(zone_idx[site_id])))
         utc = table.column("measured_at")
         no_utc = _np(pc.is_null(utc))
         if no_utc.any():
             no_time = no_utc & _np(pc.is_null(table.column("local_time")))
             if no_time.any():
                 raise rows.fail(no_time, "time", "a time is required")
-        utc_np = _np(pc.fill_null(pc.cast(utc, pa.int64()), 0)) if no_utc.any() else None
+        utc_np = np.array(_np(pc.fill_null(pc.cast(utc, pa.int64()), 0))) if no_utc.any() else None
         offset = np.zeros(n, dtype=np.int16)
         for z in pc.unique(zone).to_pylist():
             mask = _np(pc.equal(zone, z))

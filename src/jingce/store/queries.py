@@ -49,8 +49,6 @@ class Lineage:
 
 
 def _ts(x: dt.datetime) -> str:
-    if x.tzinfo is None:
-        raise InvalidInputError("times must be timezone-aware", field="start/end")
     return x.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
 
 
@@ -97,6 +95,9 @@ class QueriesMixin(MetrologyMixin, StoreBase):
             raise InvalidInputError(f"unknown column(s) {bad}", field="columns")
         if stage is not None and stage not in STAGES:
             raise InvalidInputError(f"must be one of {', '.join(STAGES)}", field="stage")
+        for name, x in (("start", start), ("end", end)):
+            if x is not None and x.tzinfo is None:
+                raise InvalidInputError("must be timezone-aware", field=name)
         where, params = [], []
         with self._read() as conn:
             vis = self.visibility(actor, conn)
@@ -132,13 +133,14 @@ class QueriesMixin(MetrologyMixin, StoreBase):
         self.get_characteristic(actor, characteristic_id)
         return self.measurements(actor, characteristic_id=characteristic_id, **filters)
 
-    def sorted_batches(self, actor: Actor, *, enterprise_ids: list[int] | None = None,
-                       columns: tuple[str, ...] = ("characteristic_id", "measured_at", "value", "nominal",
-                                                   "lower_limit", "upper_limit"),
-                       valid_only: bool = True, batch_rows: int = 1 << 20) -> Iterator[pa.RecordBatch]:
-        """Stream the visible lake as Arrow batches sorted by (characteristic, time), for the
-        batch kernels. A characteristic belongs to one enterprise, so each enterprise is
-        streamed in turn and only sorted within itself."""
+    def sorted_tables(self, actor: Actor, *, enterprise_ids: list[int] | None = None,
+                      columns: tuple[str, ...] = ("characteristic_id", "measured_at", "value", "nominal",
+                                                  "lower_limit", "upper_limit"),
+                      valid_only: bool = True) -> Iterator[tuple[int, pa.Table]]:
+        """Each visible enterprise's measurements as one Arrow table sorted by (characteristic,
+        time), for the batch kernels. A characteristic belongs to one enterprise, so sorting
+        within each enterprise is enough; the lake's files are already sorted this way, which
+        keeps the sort cheap."""
         with self._read() as conn:
             vis = self.visibility(actor, conn)
             rows = conn.execute(select(t.lake_file.c.enterprise_id, t.lake_file.c.path)
@@ -149,14 +151,16 @@ class QueriesMixin(MetrologyMixin, StoreBase):
         for r in rows:
             if (allowed is None or r.enterprise_id in allowed) and (enterprise_ids is None or r.enterprise_id in enterprise_ids):
                 by_ent.setdefault(r.enterprise_id, []).append(r.path)
+        bad = [c for c in columns if c not in VALUE_COLUMNS]
+        if bad:
+            raise InvalidInputError(f"unknown column(s) {bad}", field="columns")
         con = self.lake.connect()
         try:
-            for files in by_ent.values():
+            for ent, files in by_ent.items():
                 where = [vis.lake_filter()] + (["status = 'valid'"] if valid_only else [])
                 sql = (f"SELECT {', '.join(columns)} FROM {self.lake.relation_sql(files)} WHERE {' AND '.join(where)} "
                        "ORDER BY characteristic_id, measured_at, batch, position")
-                reader = con.sql(sql).to_arrow_reader(batch_rows)
-                yield from reader
+                yield ent, con.sql(sql).to_arrow_table()
         finally:
             con.close()
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from jingce.errors import ConflictError, NotFoundError
+from jingce.errors import ConflictError, InvalidInputError, NotFoundError
 from jingce.model import (
-    Assembly,
     BomLine,
     Characteristic,
     Enterprise,
@@ -187,6 +186,22 @@ class RegistryMixin(StoreBase):
             raise NotFoundError(f"part {part_id} not found", field="part_id")
         return self._model(Part, row)
 
+    def part_ids(self, actor: Actor, product_id: int, serials: list[str]) -> dict[str, int]:
+        """Ids of the given serials of a product (those that exist and the actor may see)."""
+        prod = self.get_product(actor, product_id)
+        with self._read() as conn:
+            vis = self.visibility(actor, conn)
+            if not vis.sees_product_data(prod.enterprise_id, product_id):
+                raise NotFoundError(f"product {product_id} not found", field="product_id")
+            if len(serials) > 500:  # cheaper to read the product's parts than to bind thousands of serials
+                wanted = set(serials)
+                return {r.serial: r.id for r in conn.execute(
+                    select(t.part.c.id, t.part.c.serial).where(t.part.c.product_id == product_id))
+                    if r.serial in wanted}
+            return {r.serial: r.id for r in conn.execute(
+                select(t.part.c.id, t.part.c.serial).where(t.part.c.product_id == product_id,
+                                                           t.part.c.serial.in_(serials)))}
+
     def add_bom_line(self, actor: Actor, line: BomLine) -> BomLine:
         """Record that the child product goes into the parent (the parent's owner records it)."""
         with self._write() as conn:
@@ -208,26 +223,43 @@ class RegistryMixin(StoreBase):
             rows = conn.execute(select(t.bom_line).where(t.bom_line.c.parent_product_id == product_id))
             return [self._model(BomLine, r) for r in rows]
 
-    def add_assemblies(self, actor: Actor, links: list[Assembly]) -> int:
-        """Record as-built links (child serial inside parent serial); idempotent."""
-        if not links:
-            return 0
+    def add_assemblies(self, actor: Actor, parent_product_id: int, parent_part_ids: list[int],
+                       child_part_ids: list[int], positions: list[str | None] | None = None) -> int:
+        """Record as-built links: ``child_part_ids[i]`` was built into ``parent_part_ids[i]``.
+
+        All parents are parts of ``parent_product_id``, whose owner records the links (children
+        may belong to other enterprises). Idempotent: links already recorded are skipped.
+        Returns the number of new links.
+        """
+        parents, children = list(parent_part_ids), list(child_part_ids)
+        positions = list(positions) if positions is not None else [None] * len(parents)
+        if not (len(parents) == len(children) == len(positions)):
+            raise InvalidInputError("parent_part_ids, child_part_ids and positions must have equal lengths",
+                                    field="child_part_ids")
+        for p, c in zip(parents, children, strict=True):
+            if p == c:
+                raise InvalidInputError(f"part {p} cannot contain itself", field="child_part_ids")
         with self._write() as conn:
-            parent_ids = {a.parent_part_id for a in links}
-            rows = conn.execute(
-                select(t.part.c.id, t.product.c.enterprise_id).join(t.product).where(t.part.c.id.in_(parent_ids))
-            ).all()
-            if len(rows) != len(parent_ids):
-                raise NotFoundError("parent part not found", field="parent_part_id")
-            for ent in {r.enterprise_id for r in rows}:
-                self._require_enterprise_write(actor, conn, ent)
-            existing = {
-                (r.parent_part_id, r.child_part_id)
-                for r in conn.execute(select(t.assembly).where(t.assembly.c.parent_part_id.in_(parent_ids)))
-            }
-            new = [self._row(a, exclude=()) for a in links if (a.parent_part_id, a.child_part_id) not in existing]
+            prod = conn.execute(select(t.product).where(t.product.c.id == parent_product_id)).first()
+            if prod is None:
+                raise NotFoundError(f"product {parent_product_id} not found", field="parent_product_id")
+            self._require_enterprise_write(actor, conn, prod.enterprise_id)
+            own = set(conn.execute(select(t.part.c.id).where(t.part.c.product_id == parent_product_id)).scalars())
+            stray = [p for p in parents if p not in own]
+            if stray:
+                raise NotFoundError(f"part {stray[0]} is not a part of product {parent_product_id}",
+                                    field="parent_part_ids")
+            existing = {(r.parent_part_id, r.child_part_id) for r in conn.execute(
+                select(t.assembly.c.parent_part_id, t.assembly.c.child_part_id)
+                .join(t.part, t.part.c.id == t.assembly.c.parent_part_id)
+                .where(t.part.c.product_id == parent_product_id))}
+            new = [{"parent_part_id": p, "child_part_id": c, "position": pos}
+                   for p, c, pos in zip(parents, children, positions, strict=True) if (p, c) not in existing]
             if new:
-                conn.execute(insert(t.assembly), new)
+                try:
+                    conn.execute(insert(t.assembly), new)
+                except IntegrityError:
+                    raise NotFoundError("a child part does not exist", field="child_part_ids") from None
             return len(new)
 
     # -- characteristics and plans ------------------------------------------------------------
