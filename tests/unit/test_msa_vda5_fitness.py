@@ -8,7 +8,14 @@ from test_msa_grr import ISO_A4
 from test_msa_linearity import ISO_A1_X, ISO_A1_Y
 
 from jingce.errors import InvalidInputError
-from jingce.kernels.msa import bias_linearity, grr_anova, measurement_fitness, measurement_process_capability
+from jingce.kernels.msa import (
+    bias_linearity,
+    grr_anova,
+    measurement_fitness,
+    measurement_fitness_from,
+    measurement_process_capability,
+    type1,
+)
 
 
 def iso_example():
@@ -76,8 +83,20 @@ def test_fitness_from_study_results():
     cap = iso_example()
     f = measurement_fitness(9.0, pct_grr_tolerance=g.pct_tolerance["grr"], ndc=g.ndc, q_mp=cap.q_mp,
                             expanded_uncertainty=cap.expanded_mp)
-    assert f.verdict == "conditionally fit"  # %GRR of tolerance is 13.2 %, between 10 and 30
+    assert f.verdict == "conditionally fit"  # %GRR of tolerance is 13.5 %, between 10 and 30
     assert np.isclose(f.criteria[0].value, 100 * 6 * g.grr / 9.0)
+
+
+def test_fitness_from_results_equals_the_scalar_form():
+    g = grr_anova(ISO_A4, tolerance=9.0)
+    cap = iso_example()
+    t1 = type1(np.linspace(5.99, 6.01, 30), 6.0, tolerance=9.0)
+    a = measurement_fitness_from(grr=g, type1=t1, capability=cap)
+    b = measurement_fitness(9.0, pct_grr_tolerance=g.pct_tolerance["grr"], pct_grr_study=g.pct_study_variation["grr"],
+                            ndc=g.ndc, cg=t1.cg, cgk=t1.cgk, q_ms=cap.q_ms, q_mp=cap.q_mp,
+                            expanded_uncertainty=cap.expanded_mp)
+    assert a == b
+    assert a.verdict == "conditionally fit" and a.deciding == "%GRR of tolerance"  # 13.5 % of the tolerance
 
 
 def test_fitness_bad_input():

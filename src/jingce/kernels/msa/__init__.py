@@ -10,7 +10,12 @@ from jingce.kernels.msa.attribute import (
     fleiss_kappa,
 )
 from jingce.kernels.msa.batch import GrrBatchResult, grr_anova_batch
-from jingce.kernels.msa.fitness import FitnessCriterion, FitnessResult, measurement_fitness
+from jingce.kernels.msa.fitness import (
+    FitnessCriterion,
+    FitnessResult,
+    measurement_fitness,
+    measurement_fitness_from,
+)
 from jingce.kernels.msa.grr import AnovaRow, GrrResult, grr_anova, grr_average_range
 from jingce.kernels.msa.linearity import LinearityResult, bias_linearity
 from jingce.kernels.msa.stability import ControlChartBias, StabilityResult, control_chart_bias, stability
@@ -40,6 +45,7 @@ __all__ = [
     "grr_anova",
     "grr_anova_batch",
     "measurement_fitness",
+    "measurement_fitness_from",
     "measurement_process_capability",
     "grr_average_range",
     "stability",

@@ -33,7 +33,7 @@ import numpy as np
 
 from jingce.kernels._validation import as_float
 
-__all__ = ["FitnessCriterion", "FitnessResult", "measurement_fitness"]
+__all__ = ["FitnessCriterion", "FitnessResult", "measurement_fitness", "measurement_fitness_from"]
 
 _ORDER = {"fit": 0, "conditionally fit": 1, "unfit": 2}
 
@@ -168,3 +168,48 @@ def measurement_fitness(
         grr_allowed=lim["grr_limit"] / 100.0 * tol / 6.0 if tol else None,
         u_allowed=tol / (2.0 * lim["tur_limit"]) if tol else None,
     )
+
+
+def measurement_fitness_from(tolerance=None, *, grr=None, type1=None, capability=None, expanded_uncertainty=None,
+                             **limits) -> FitnessResult:
+    """:func:`measurement_fitness` from study results.
+
+    Parameters
+    ----------
+    tolerance : float, optional
+        Tolerance width; taken from ``capability`` or ``type1`` when not given.
+    grr : GrrResult, optional
+        Gives %GRR of tolerance (when it had a tolerance), %GRR of study variation and ndc.
+    type1 : Type1Result, optional
+        Gives Cg and Cgk.
+    capability : MeasurementProcessCapability, optional
+        Gives Q_MS and Q_MP (and, without ``expanded_uncertainty``, ``U_MP`` for the TUR).
+    expanded_uncertainty : float, optional
+        Expanded uncertainty of the measurement for the TUR.
+    **limits
+        Limits passed on to :func:`measurement_fitness`.
+
+    Returns
+    -------
+    FitnessResult
+    """
+    if tolerance is None:
+        if capability is not None:
+            tolerance = capability.tolerance
+        elif type1 is not None and np.isfinite(type1.tolerance):
+            tolerance = type1.tolerance
+        elif grr is not None and grr.tolerance:
+            tolerance = grr.tolerance
+    kw: dict = {}
+    if grr is not None:
+        if grr.pct_tolerance:
+            kw["pct_grr_tolerance"] = grr.pct_tolerance["grr"]
+        kw["pct_grr_study"] = grr.pct_study_variation["grr"]
+        kw["ndc"] = grr.ndc
+    if type1 is not None:
+        kw["cg"], kw["cgk"] = type1.cg, type1.cgk
+    if capability is not None:
+        kw["q_ms"], kw["q_mp"] = capability.q_ms, capability.q_mp
+        if expanded_uncertainty is None:
+            expanded_uncertainty = capability.expanded_mp
+    return measurement_fitness(tolerance, expanded_uncertainty=expanded_uncertainty, **kw, **limits)

@@ -35,7 +35,7 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg, optimize, stats
+from scipy import linalg, optimize, special, stats
 
 from jingce.kernels._validation import as_float, as_probability, fail, one_of, warn
 from jingce.kernels.msa._intervals import chi2_interval, mls_interval
@@ -253,7 +253,7 @@ def _table(model: _Model, names, coef) -> tuple[tuple, dict]:
             ms_d, df_d = (ms_e, model.df_e) if d == "error" else (ms[d], model.df[d])
             with np.errstate(divide="ignore", invalid="ignore"):
                 f = ms[t] / ms_d if ms_d > 0 else (float("inf") if ms[t] > 0 else float("nan"))
-            p = float(stats.f.sf(f, model.df[t], df_d)) if np.isfinite(f) else (0.0 if f == np.inf else np.nan)
+            p = float(special.fdtrc(model.df[t], df_d, f)) if np.isfinite(f) else (0.0 if f == np.inf else np.nan)
         pvals[t] = p
         rows.append(AnovaRow(_term_name(t, names), float(model.df[t]), float(model.ss[t]), float(ms[t]), float(f), p))
     rows.append(AnovaRow("repeatability", float(model.df_e), float(model.ss_e), float(ms_e), np.nan, np.nan))
