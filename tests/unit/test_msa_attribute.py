@@ -85,6 +85,28 @@ def test_text_categories_and_names():
     assert r.false_alarm_rate["Li"].matched == 0 and r.miss_rate["Wang"].matched == 1
 
 
+def test_long_table_equals_array():
+    ratings, ref = aiag_study()
+    idx = np.indices(ratings.shape).reshape(3, -1)
+    order = np.random.default_rng(0).permutation(idx.shape[1])
+    part = (idx[0] + 1)[order]
+    app = np.array(["A", "B", "C"])[idx[1]][order]
+    rating = ratings.ravel()[order]
+    a = attribute_agreement(ratings, ref)
+    b = attribute_agreement(part=part, appraiser=app, rating=rating, reference=ref[part - 1])
+    assert b.appraisers == ("A", "B", "C")
+    for pair in a.pairwise_kappa:
+        # trials are matched by order of appearance, so only the appraiser-level results must agree
+        assert b.each_vs_standard_kappa[pair[0]].kappa == pytest.approx(a.each_vs_standard_kappa[pair[0]].kappa)
+    assert b.within_appraiser == a.within_appraiser and b.miss_rate == a.miss_rate
+    assert b.between_appraisers_kappa.kappa == pytest.approx(a.between_appraisers_kappa.kappa)
+    c = attribute_agreement(part=part, appraiser=app, rating=rating, trial=idx[2][order], reference=ref[part - 1])
+    for pair, k in a.pairwise_kappa.items():
+        assert c.pairwise_kappa[pair].kappa == pytest.approx(k.kappa)
+    with pytest.raises(InvalidInputError, match="equally often"):
+        attribute_agreement(part=part[1:], appraiser=app[1:], rating=rating[1:])
+
+
 def test_bad_input():
     with pytest.raises(InvalidInputError) as e:
         fleiss_kappa([[1, 2], [2, 2]])

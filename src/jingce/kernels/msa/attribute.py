@@ -258,6 +258,36 @@ def _rate(matched: int, inspected: int, conf: float) -> AgreementRate:
     return AgreementRate(int(inspected), int(matched), 100.0 * matched / inspected, (100.0 * lo, 100.0 * hi))
 
 
+def _from_long_table(part, appraiser, rating, reference, trial=None):
+    """Long table (one row per rating) -> parts x appraisers x trials array, appraiser names, reference."""
+    from jingce.kernels.msa._study import _labels
+
+    rating = np.asarray(rating)
+    if rating.ndim != 1 or rating.size == 0:
+        raise fail("rating", "must be a 1-D column with one entry per rating")
+    pc, plab = _labels(part, "part", rating.size)
+    ac, alab = _labels(appraiser, "appraiser", rating.size)
+    counts = np.zeros((len(plab), len(alab)), dtype=np.int64)
+    np.add.at(counts, (pc, ac), 1)
+    if not np.all(counts == counts.flat[0]):
+        i, j = (int(v) for v in np.argwhere(counts != counts.flat[0])[0])
+        raise fail("rating", f"every part must be rated by every appraiser equally often: part {plab[i]!r} x "
+                   f"appraiser {alab[j]!r} has {int(counts[i, j])} rating(s), part {plab[0]!r} x appraiser "
+                   f"{alab[0]!r} has {int(counts.flat[0])}")
+    keys = (ac, pc) if trial is None else (_labels(trial, "trial", rating.size)[0], ac, pc)
+    order = np.lexsort(keys)
+    out = rating[order].reshape(len(plab), len(alab), int(counts.flat[0]))
+    if reference is not None:
+        ref = np.asarray(reference)
+        if ref.shape == rating.shape:  # one reference entry per row: must agree within a part
+            per_part = {}
+            for c, v in zip(pc, ref, strict=True):
+                if per_part.setdefault(int(c), v) != v:
+                    raise fail("reference", f"part {plab[int(c)]!r} has different reference decisions")
+            reference = np.array([per_part[i] for i in range(len(plab))])
+    return out, tuple(str(a) for a in alab), reference
+
+
 def _attribute_agreement_iv(ratings, reference, appraisers, good, confidence):
     r = np.asarray(ratings)
     if r.ndim != 3:
@@ -300,15 +330,22 @@ def _attribute_agreement_iv(ratings, reference, appraisers, good, confidence):
     return codes_r, codes_ref, labels, names, good, good_code, conf
 
 
-def attribute_agreement(ratings, reference=None, *, appraisers=None, good=None, confidence: float = 0.95):
+def attribute_agreement(ratings=None, reference=None, *, part=None, appraiser=None, rating=None, trial=None,
+                        appraisers=None, good=None, confidence: float = 0.95):
     """Attribute agreement analysis of a parts x appraisers x trials study.
 
     Parameters
     ----------
     ratings : array_like, shape (parts, appraisers, trials)
-        Category of each rating (numbers or text).
+        Category of each rating (numbers or text). Alternatively the long table below.
     reference : array_like, shape (parts,), optional
-        Reference (standard) decision of each part.
+        Reference (standard) decision of each part (in the order of the sorted part labels for a
+        long table, or one entry per row of the long table).
+    part, appraiser, rating : array_like, optional
+        Long-table columns, one row per rating; every part rated equally often by every appraiser.
+    trial : array_like, optional
+        Trial number of each row of the long table: pairs of appraisers are compared trial by trial
+        (without it, in the order the rows appear).
     appraisers : sequence of str, optional
         Appraiser names (default ``A, B, C, ...``).
     good : optional
@@ -325,6 +362,15 @@ def attribute_agreement(ratings, reference=None, *, appraisers=None, good=None, 
     ----------
     AIAG MSA 4th ed. (2010), chapter III-C, Tables III-C 1 to III-C 7.
     """
+    if ratings is None:
+        if part is None or appraiser is None or rating is None:
+            missing = [n for n, v in (("rating", rating), ("part", part), ("appraiser", appraiser)) if v is None]
+            raise fail(missing[0], "is required: give ratings (parts x appraisers x trials) or part, appraiser "
+                       "and rating columns")
+        ratings, long_names, reference = _from_long_table(part, appraiser, rating, reference, trial)
+        appraisers = appraisers if appraisers is not None else long_names
+    elif part is not None or appraiser is not None or rating is not None:
+        raise fail("ratings", "give either ratings (an array) or the part/appraiser/rating columns, not both")
     codes, ref, labels, names, good, good_code, conf = _attribute_agreement_iv(
         ratings, reference, appraisers, good, confidence)
     n_parts, n_app, n_trials = codes.shape
