@@ -26,6 +26,9 @@ def test_aiag_kappas_table_iii_c_3():
         assert r.pairwise_kappa[pair].kappa == pytest.approx(printed, abs=5e-3)
     for name, printed in (("A", 0.88), ("B", 0.92), ("C", 0.77)):
         assert r.each_vs_standard_kappa[name].kappa == pytest.approx(printed, abs=5e-3)
+    pooled = r.all_vs_standard_kappa
+    assert min(k.kappa for k in r.each_vs_standard_kappa.values()) < pooled.kappa < 0.92
+    assert pooled.n == 450
 
 
 def test_aiag_agreement_table_iii_c_5():

@@ -225,7 +225,10 @@ def cohen_kappa(table, *, confidence: float = 0.95) -> CohenKappaResult:
 class AttributeAgreementResult:
     """Attribute agreement study (AIAG cross-tab method plus kappa statistics).
 
-    Dictionaries are keyed by appraiser label (pairs as ``"A x B"``). ``effectiveness`` is AIAG's:
+    Dictionaries are keyed by appraiser label (pairs as ``"A x B"``). Kappas: Fleiss' within each
+    appraiser (trials as raters) and between all appraisers; Cohen's for each appraiser against the
+    standard (AIAG's cross-tab of every rating with the reference), for each pair of appraisers
+    (trial by trial) and for all ratings pooled against the standard. ``effectiveness`` is AIAG's:
     the share of parts on which all the appraiser's trials agree with the reference; ``miss_rate``
     (bad rated good) and ``false_alarm_rate`` (good rated bad) count single decisions and exist
     only for two categories with a reference.
@@ -243,6 +246,7 @@ class AttributeAgreementResult:
     between_appraisers_kappa: FleissKappaResult
     pairwise_kappa: dict
     all_vs_standard: AgreementRate | None
+    all_vs_standard_kappa: CohenKappaResult | None
     effectiveness: dict | None
     miss_rate: dict | None
     false_alarm_rate: dict | None
@@ -398,7 +402,7 @@ def attribute_agreement(ratings=None, reference=None, *, part=None, appraiser=No
     for a in range(n_app):
         for b in range(a + 1, n_app):
             pairwise[f"{names[a]} x {names[b]}"] = cohen_kappa(xtab(codes[:, a, :], codes[:, b, :]), confidence=conf)
-    each = each_k = all_std = eff = miss = fa = acc = None
+    each = each_k = all_std = all_k = eff = miss = fa = acc = None
     if ref is not None:
         each, each_k, eff, acc = {}, {}, {}, {}
         for j, name in enumerate(names):
@@ -408,6 +412,7 @@ def attribute_agreement(ratings=None, reference=None, *, part=None, appraiser=No
             eff[name] = each[name]
             acc[name] = _rate(int((codes[:, j, :] == ref[:, None]).sum()), n_parts * n_trials, conf)
         all_std = _rate(int(np.all(everyone == ref[:, None], axis=1).sum()), n_parts, conf)
+        all_k = cohen_kappa(xtab(everyone, np.repeat(ref[:, None], n_app * n_trials, axis=1)), confidence=conf)
         if good_code is not None:
             miss, fa = {}, {}
             bad = ref != good_code
@@ -421,6 +426,6 @@ def attribute_agreement(ratings=None, reference=None, *, part=None, appraiser=No
         categories=labels, appraisers=names, n_parts=n_parts, n_trials=n_trials, within_appraiser=within,
         within_appraiser_kappa=within_k, each_vs_standard=each, each_vs_standard_kappa=each_k,
         between_appraisers=between, between_appraisers_kappa=between_k, pairwise_kappa=pairwise,
-        all_vs_standard=all_std, effectiveness=eff, miss_rate=miss, false_alarm_rate=fa, decision_accuracy=acc,
+        all_vs_standard=all_std, all_vs_standard_kappa=all_k, effectiveness=eff, miss_rate=miss, false_alarm_rate=fa, decision_accuracy=acc,
         good=good, confidence=conf,
     )
