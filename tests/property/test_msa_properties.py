@@ -113,3 +113,18 @@ def test_type1_and_linearity_are_location_invariant(seed, c):
     la, lb = bias_linearity(ref, y), bias_linearity(ref + c, y + c)
     assert lb.slope == pytest.approx(la.slope, rel=1e-6, abs=1e-8)
     assert lb.s == pytest.approx(la.s, rel=1e-6)
+
+
+@settings(max_examples=5)
+@given(seeds, shifts, st.randoms(use_true_random=False))
+def test_reml_is_location_and_relabelling_invariant(seed, c, rnd):
+    y = study(seed, (5, 3, 3))
+    rng = np.random.default_rng(seed)
+    y[tuple(rng.integers(0, 3, 1) for _ in range(2))] = np.nan  # one missing reading -> REML
+    a = grr_anova(y, interaction="exclude")
+    assert a.method == "reml"
+    parts = list(range(5))
+    rnd.shuffle(parts)
+    b = grr_anova(y[parts] + c, interaction="exclude")
+    for key in ("ev", "av", "pv"):
+        assert getattr(b, key) == pytest.approx(getattr(a, key), rel=1e-3, abs=1e-4), key

@@ -173,8 +173,10 @@ def plot_linearity(result: LinearityResult, path: str) -> None:
 def plot_stability(result: StabilityResult, path: str) -> None:
     """The two panels of the stability control chart with the signalling points marked."""
     c = result.chart
-    panels = {"xbar_r": (c.xbar, getattr(c, "r", None)), "xbar_s": (c.xbar, getattr(c, "s", None)),
-              "imr": (getattr(c, "i", None), getattr(c, "mr", None))}[result.chart_type]
+    if result.chart_type == "imr":
+        panels = (c.i, c.mr)
+    else:
+        panels = (c.xbar, c.r if result.chart_type == "xbar_r" else c.s)
     fig = Figure(figsize=(9, 6))
     axes = fig.subplots(2, 1, sharex=True)
     signals = set(result.beyond_limits.tolist()) | set(result.rule_signals.tolist())
