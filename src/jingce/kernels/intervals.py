@@ -121,7 +121,8 @@ def a3_interval_test(in_tolerance: int, n: int, current_interval: float, target_
     if r0 < rt:
         factor = max(10 ** ((r0 - rt) * q), 1 / mc)
     elif r0 > rt:
-        factor = mc if q >= 1 else min(10 ** ((r0 - rt) / (1 - q)), mc)
+        exponent = math.inf if q >= 1 else (r0 - rt) / (1 - q)
+        factor = mc if exponent >= math.log10(mc) else 10**exponent
     else:
         factor = 1.0
     calc = i0 * factor
