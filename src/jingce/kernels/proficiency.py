@@ -84,8 +84,17 @@ def algorithm_a(values: Any, *, tolerance: float = 1e-12, max_iter: int = 1000) 
         return RobustResult(x_star, 0.0, p, 0, True)
     converged = False
     it = 0
+    pattern = None
     for it in range(1, max_iter + 1):  # noqa: B007 - the count is reported
         delta = 1.5 * s_star
+        new_pattern = np.sign(np.round((x - x_star) / delta, 12)) * (np.abs(x - x_star) > delta)
+        if pattern is not None and np.array_equal(new_pattern, pattern):
+            exact = _algorithm_a_fixed_point(x, new_pattern)
+            if exact is not None:
+                x_star, s_star = exact
+                converged = True
+                break
+        pattern = new_pattern
         w = np.clip(x, x_star - delta, x_star + delta)
         new_x = float(np.mean(w))
         dev = w - new_x
@@ -101,6 +110,39 @@ def algorithm_a(values: Any, *, tolerance: float = 1e-12, max_iter: int = 1000) 
     if not converged:
         warn(f"Algorithm A did not converge in {max_iter} iterations")
     return RobustResult(x_star, s_star, p, it, converged)
+
+
+def _algorithm_a_fixed_point(x: np.ndarray, pattern: np.ndarray) -> tuple[float, float] | None:
+    """The exact fixed point of Algorithm A for a given set of values clipped low (-1) / high (+1).
+
+    With the clipping pattern fixed the update is linear in x* and quadratic in s*:
+    ``x* = (S_M + (n_U - n_L) delta) / m`` and
+    ``s*^2 (1 - 1.134^2 2.25 K / (p - 1)) = 1.134^2 SS_M / (p - 1)`` with
+    ``K = (n_U - n_L)^2 / m + n_L + n_U``. Returns None when the solution does not reproduce the
+    pattern (then the iteration simply continues).
+    """
+    mid = pattern == 0
+    m = int(mid.sum())
+    if m < 2:
+        return None
+    p = x.size
+    n_lo = int((pattern < 0).sum())
+    n_hi = int((pattern > 0).sum())
+    xm = x[mid]
+    mean_m = float(xm.mean())
+    ss_m = float(np.sum((xm - mean_m) ** 2))
+    k = (n_hi - n_lo) ** 2 / m + n_lo + n_hi
+    c2 = 1.134**2
+    den = 1 - c2 * 2.25 * k / (p - 1)
+    if den <= 0:
+        return None
+    s = math.sqrt(c2 * ss_m / (p - 1) / den)
+    delta = 1.5 * s
+    xs = mean_m + (n_hi - n_lo) * delta / m
+    check = np.where(x < xs - delta, -1, np.where(x > xs + delta, 1, 0))
+    if not np.array_equal(check, pattern.astype(int)):
+        return None
+    return xs, s
 
 
 def algorithm_s_factors(dof: int) -> tuple[float, float]:
