@@ -48,3 +48,16 @@ def test_batch_bad_input():
     assert e.value.details["argument"] == "trials"
     with pytest.raises(InvalidInputError):
         grr_anova_batch(np.zeros((5, 10, 3, 3)), tolerance=-1)
+
+
+def test_degenerate_studies_warn_and_agree_with_the_single_form():
+    from jingce.errors import JingceWarning
+
+    y = studies(3)
+    y[1] = 5.0  # all readings equal
+    with pytest.warns(JingceWarning, match="zero GRR"):
+        b = grr_anova_batch(y)
+    with pytest.warns(JingceWarning):
+        g = grr_anova(y[1])
+    assert b.ndc[1] == g.ndc == np.inf and b.grr[1] == g.grr == 0
+    assert np.all(np.isfinite(b.grr))

@@ -348,3 +348,14 @@ def test_zero_variation_warns_and_gives_infinite_ndc():
     with pytest.warns(JingceWarning, match="GRR is zero"):
         r = grr_anova(y)
     assert r.grr == 0 and r.ndc == math.inf
+
+
+def test_all_equal_readings_with_a_missing_one():
+    from jingce.errors import JingceWarning
+
+    y = np.full((5, 3, 2), 7.0)
+    y[0, 0, 1] = np.nan
+    with pytest.warns(JingceWarning) as record:
+        r = grr_anova(y)
+    assert any("all readings are equal" in str(w.message) for w in record)
+    assert r.method == "reml" and r.grr == 0 and all(v == 0 for v in r.variance.values())

@@ -22,7 +22,16 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from jingce.kernels._validation import as_array, as_float, as_int, as_probability, fail, group_offsets, one_of
+from jingce.kernels._validation import (
+    as_array,
+    as_float,
+    as_int,
+    as_probability,
+    fail,
+    group_offsets,
+    one_of,
+    warn,
+)
 from jingce.kernels.msa.grr import NDC_FACTOR
 
 __all__ = ["GrrBatchResult", "grr_anova_batch"]
@@ -159,8 +168,11 @@ def grr_anova_batch(
     var_grr = var_e + var_o + var_po
     var_tv = var_grr + var_p
     ev, av, ia, grr, pv, tv = (np.sqrt(v) for v in (var_e, var_o, var_po, var_grr, var_p, var_tv))
+    zero = grr == 0
+    if np.any(zero):
+        warn(f"{int(zero.sum())} stud(y/ies) with zero GRR: their ndc is infinite")
     with np.errstate(divide="ignore", invalid="ignore"):
-        ndc = np.floor(NDC_FACTOR * pv / grr)
+        ndc = np.where(zero, np.inf, np.floor(NDC_FACTOR * pv / np.where(zero, 1.0, grr)))
         pct_sv = 100.0 * grr / tv
         pct_c = 100.0 * var_grr / var_tv
     return GrrBatchResult(

@@ -348,7 +348,11 @@ def _reml_fit(values: np.ndarray, groups: list[np.ndarray]):
     original scale) and the minimised negative restricted log-likelihood.
     """
     n = values.size
-    scale = float(np.var(values)) or 1.0
+    scale = float(np.var(values))
+    if scale == 0.0:
+        warn("all readings are equal: every variance component is zero")
+        k = len(groups) + 1
+        return np.zeros(k), np.zeros((k, k)), 0.0
     y = (values - values.mean()) / np.sqrt(scale)
     zs = []
     for g in groups:
@@ -464,7 +468,7 @@ def _reml_study(study: Study, design: str, names, interaction: str, alpha: float
 
 def _summaries(var: dict, tolerance, process_sigma, k):
     sd = {key: float(np.sqrt(max(v, 0.0))) for key, v in var.items()}
-    total = var["grr"] + var["pv"]
+    total = np.float64(var["grr"] + var["pv"])  # numpy scalar: zero total gives NaN percentages, not an error
     sd_tv = np.sqrt(total)
     keys = ("ev", "av", "interaction", "grr", "pv")
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -478,7 +482,7 @@ def _summaries(var: dict, tolerance, process_sigma, k):
         warn("GRR is zero: the number of distinct categories is infinite")
         ndc = float("inf")
     if total == 0:
-        warn("total variation is zero: percentages are undefined")
+        warn("total variation is zero: percentages of the total variation are undefined")
     return sd, float(sd_tv), ndc, pct_sv, pct_c, pct_tol, pct_proc
 
 
