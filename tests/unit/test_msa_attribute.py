@@ -128,3 +128,9 @@ def test_single_category_warns():
     with pytest.warns(JingceWarning):
         r = fleiss_kappa([[3, 0], [3, 0]])
     assert np.isnan(r.kappa)
+
+
+def test_one_category_only_gives_nan_kappas_with_a_warning():
+    with pytest.warns(JingceWarning):
+        r = attribute_agreement(np.ones((4, 2, 2), int), np.ones(4, int))
+    assert np.isnan(r.pairwise_kappa["A x B"].kappa) and r.within_appraiser["A"].pct == 100.0

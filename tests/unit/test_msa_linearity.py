@@ -77,3 +77,8 @@ def test_bad_input():
     with pytest.raises(InvalidInputError) as e:
         bias_linearity(AIAG_REF, AIAG_Y, process_variation=0)
     assert e.value.details["argument"] == "process_variation"
+
+
+def test_zero_pure_error_does_not_raise():
+    r = bias_linearity([1, 1, 2, 2, 3, 3], [1, 1, 2, 2, 3.1, 3.1])
+    assert r.ss_pure_error == 0 and r.lack_of_fit_f == np.inf and r.u_evr == 0

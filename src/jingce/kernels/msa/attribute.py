@@ -378,7 +378,7 @@ def attribute_agreement(ratings=None, reference=None, *, part=None, appraiser=No
     codes, ref, labels, names, good, good_code, conf = _attribute_agreement_iv(
         ratings, reference, appraisers, good, confidence)
     n_parts, n_app, n_trials = codes.shape
-    k = len(labels)
+    k = max(len(labels), 2)  # a single category still gives 2 x 2 tables (kappa NaN, already warned)
 
     def counts_of(block):  # block: (parts, raters) codes -> subjects x categories counts
         return np.stack([(block == j).sum(axis=1) for j in range(k)], axis=1)

@@ -158,8 +158,8 @@ def bias_linearity(reference, readings, *, process_variation=None, confidence: f
     df_pe = int(n - levels.size)
     ss_lof = max(sse - ss_pe, 0.0)
     df_lof = int(levels.size - 2)
-    ms_pe = ss_pe / df_pe if df_pe > 0 else float("nan")
-    ms_lof = ss_lof / df_lof if df_lof > 0 else float("nan")
+    ms_pe = np.float64(ss_pe / df_pe if df_pe > 0 else np.nan)  # numpy scalars: x / 0 gives inf or NaN
+    ms_lof = np.float64(ss_lof / df_lof if df_lof > 0 else np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         f_lof = ms_lof / ms_pe
     p_lof = float(stats.f.sf(f_lof, df_lof, df_pe)) if (df_lof > 0 and df_pe > 0 and np.isfinite(f_lof)) else float("nan")
