@@ -131,7 +131,8 @@ class Region:
         st.ingest(a, rows("C", "ASSY", ["RUNOUT"], ["A1", "A2", "A3"], lower=None, upper=0.05, nominal=0.0,
                           value0=0.01, instrument="C-CMM"),
                   content_hash=h("c1"), source_format="test")
-        st.ingest(a, rows("X", "OTHER", ["L"], ["X1", "X2"]), content_hash=h("x1"), source_format="test")
+        st.ingest(a, rows("X", "OTHER", ["L"], ["X1", "X2"], instrument="X-MIC"), content_hash=h("x1"),
+                  source_format="test")
         a_ids = st.part_ids(a, self.assy.id, ["A1", "A2", "A3"])
         r_ids = st.part_ids(a, self.ring.id, [f"R{i}" for i in range(6)])
         st.add_assemblies(a, self.assy.id, [a_ids["A1"], a_ids["A1"], a_ids["A2"]],

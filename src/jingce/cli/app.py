@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from jingce.cli import calc, demo_cmd, store_cmds
 from jingce.errors import JingceError
 
+
+class _Group(TyperGroup):
+    """Reports a :class:`JingceError` in Chinese and English and exits with status 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except JingceError as exc:
+            Console(stderr=True).print(f"[bold red]错误 / Error:[/] {exc.bilingual()}", highlight=False)
+            ctx.exit(2)
+
+
 app = typer.Typer(
+    cls=_Group,
     help="精测 jingce — open industrial measurement system / 开放的工业测量体系",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -24,12 +36,8 @@ app.command("demo")(demo_cmd.demo)
 
 
 def main() -> None:
-    """Run the CLI; a :class:`JingceError` prints in Chinese and English and exits with status 2."""
-    try:
-        app()
-    except JingceError as exc:
-        Console(stderr=True).print(f"[bold red]错误 / Error:[/] {exc.bilingual()}", highlight=False)
-        sys.exit(2)
+    """Run the CLI."""
+    app()
 
 
 if __name__ == "__main__":

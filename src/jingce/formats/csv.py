@@ -98,6 +98,18 @@ def _line_numbers(text: str, delimiter: str, n: int) -> list[int]:
     return lines[:n] + [0] * max(0, n - len(lines))
 
 
+def _first_ragged_line(text: str, delimiter: str, width: int) -> tuple[int, int] | None:
+    """Line and field count of the first record whose number of fields differs from the header's."""
+    reader = _stdcsv.reader(io.StringIO(text), delimiter=delimiter)
+    next(reader, None)
+    prev = reader.line_num
+    for row in reader:
+        if row and len(row) != width:
+            return prev + 1, len(row)
+        prev = reader.line_num
+    return None
+
+
 def read(data: bytes, name: str = "<csv>", *, encoding: str | None = None, decimal: str = ".",
          defaults: dict[str, str] | None = None, skip_bad: bool = False) -> ReadResult:
     """Read a jingce-layout CSV into the measurement table.
@@ -123,12 +135,25 @@ def read(data: bytes, name: str = "<csv>", *, encoding: str | None = None, decim
     FormatError
         Naming the file, line and field of the first bad value; nothing is returned.
     """
+    try:
+        return _read(data, name, encoding, decimal, defaults, skip_bad)
+    except (pa.ArrowException, _stdcsv.Error, ValueError) as exc:
+        if isinstance(exc, FormatError):
+            raise
+        raise FormatError(f"malformed CSV: {exc}", file=name) from None
+
+
+def _read(data: bytes, name: str, encoding: str | None, decimal: str, defaults: dict | None,
+          skip_bad: bool) -> ReadResult:
     text = _decode(data, name, encoding)
+    if "\x00" in text:
+        raise FormatError("NUL characters: not a text file", file=name)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise FormatError("the file is empty", file=name, line=1)
-    header_line = text.split("\n", 1)[0].rstrip("\r")
+    header_line = text.split("\n", 1)[0]
     delim = _delimiter(header_line)
-    header = [h.strip().strip('"') for h in next(_stdcsv.reader([header_line], delimiter=delim))]
+    header = [h.strip().strip('"') for h in next(_stdcsv.reader([header_line], delimiter=delim), [])]
     cols = [ALIASES.get(h, h.lower()) for h in header]
     for i, c in enumerate(cols):
         if c not in COLUMNS:
@@ -150,8 +175,12 @@ def read(data: bytes, name: str = "<csv>", *, encoding: str | None = None, decim
                                                  strings_can_be_null=True, null_values=[""]),
         )
     except pa.ArrowInvalid as exc:
-        m = re.search(r"[Rr]ow #?(\d+)", str(exc))
-        raise FormatError(f"malformed CSV: {exc}", file=name, line=int(m.group(1)) if m else None) from None
+        ragged = _first_ragged_line(text, delim, len(cols))
+        if ragged:
+            line, found = ragged
+            raise FormatError(f"the line has {found} fields, the header {len(cols)}", file=name, line=line,
+                              field=cols[min(found, len(cols)) - 1]) from None
+        raise FormatError(f"malformed CSV: {str(exc).split(':', 1)[0]}", file=name) from None
     n = table.num_rows
     if n == 0:
         raise FormatError("the file has a header but no rows", file=name, line=2)

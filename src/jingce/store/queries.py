@@ -55,8 +55,12 @@ def _ts(x: dt.datetime) -> str:
 class QueriesMixin(MetrologyMixin, StoreBase):
     """Queries over the lake, each restricted to what the actor may see."""
 
-    def _files(self, conn, vis: Visibility, *, enterprise_ids=None, characteristic_id=None, start=None, end=None):
+    def _files(self, conn, vis: Visibility, *, enterprise_ids=None, characteristic_id=None, start=None, end=None,
+               batch=None):
         q = select(t.lake_file.c.path).where(t.lake_file.c.active.is_(True))
+        if batch is not None:
+            q = q.join(t.ingest_batch, t.ingest_batch.c.id == t.lake_file.c.batch_id).where(
+                t.ingest_batch.c.content_hash == batch)
         allowed = vis.data_enterprises()
         if allowed is not None:
             q = q.where(t.lake_file.c.enterprise_id.in_(sorted(allowed)))
@@ -82,13 +86,15 @@ class QueriesMixin(MetrologyMixin, StoreBase):
         stage: str | None = None,
         start: dt.datetime | None = None,
         end: dt.datetime | None = None,
+        batch: str | None = None,
         valid_only: bool = False,
         columns: tuple[str, ...] = VALUE_COLUMNS,
         limit: int | None = None,
     ) -> pa.Table:
         """Measurements the actor may see, ordered by time (then position in the source).
 
-        Filters combine with AND; ``start`` is inclusive and ``end`` exclusive (UTC-aware).
+        Filters combine with AND; ``start`` is inclusive and ``end`` exclusive (UTC-aware);
+        ``batch`` selects the values of one ingest batch (by its content hash).
         """
         bad = [c for c in columns if c not in VALUE_COLUMNS]
         if bad:
@@ -102,10 +108,10 @@ class QueriesMixin(MetrologyMixin, StoreBase):
         with self._read() as conn:
             vis = self.visibility(actor, conn)
             files = self._files(conn, vis, enterprise_ids=None if enterprise_id is None else [enterprise_id],
-                                characteristic_id=characteristic_id, start=start, end=end)
+                                characteristic_id=characteristic_id, start=start, end=end, batch=batch)
         where.append(vis.lake_filter())
         for col, val in (("characteristic_id", characteristic_id), ("enterprise_id", enterprise_id),
-                         ("product_id", product_id), ("serial", serial), ("stage", stage)):
+                         ("product_id", product_id), ("serial", serial), ("stage", stage), ("batch", batch)):
             if val is not None:
                 where.append(f"{col} = ?")
                 params.append(val)

@@ -148,7 +148,7 @@ class RegistryMixin(StoreBase):
         with self._read() as conn:
             row = conn.execute(select(t.product).where(t.product.c.id == product_id)).first()
             vis = self.visibility(actor, conn)
-        if row is None or not (vis.sees_registry(row.enterprise_id)):
+        if row is None or not vis.sees_product(row.enterprise_id, row.id):
             raise NotFoundError(f"product {product_id} not found", field="product_id")
         return self._model(Product, row)
 
@@ -160,13 +160,14 @@ class RegistryMixin(StoreBase):
             ).first()
         if row is None:
             raise NotFoundError(f"part number {part_number!r} not found in {enterprise_code}", field="part_number")
-        return self._model(Product, row)
+        return self.get_product(actor, row.id)
 
     def list_products(self, actor: Actor, enterprise_id: int) -> list[Product]:
         self.get_enterprise(actor, enterprise_id)
         with self._read() as conn:
+            vis = self.visibility(actor, conn)
             rows = conn.execute(select(t.product).where(t.product.c.enterprise_id == enterprise_id).order_by(t.product.c.id))
-            return [self._model(Product, r) for r in rows]
+            return [self._model(Product, r) for r in rows if vis.sees_product(r.enterprise_id, r.id)]
 
     def add_part(self, actor: Actor, part: Part) -> Part:
         with self._write() as conn:
@@ -280,8 +281,7 @@ class RegistryMixin(StoreBase):
                 .where(t.characteristic.c.id == characteristic_id)
             ).first()
             vis = self.visibility(actor, conn)
-        if row is None or not (vis.sees_registry(row.enterprise_id)
-                               or vis.sees_product_data(row.enterprise_id, row.product_id)):
+        if row is None or not vis.sees_product(row.enterprise_id, row.product_id):
             raise NotFoundError(f"characteristic {characteristic_id} not found", field="characteristic_id")
         return self._model(Characteristic, row)
 
@@ -305,8 +305,7 @@ class RegistryMixin(StoreBase):
         with self._read() as conn:
             vis = self.visibility(actor, conn)
             rows = conn.execute(q).all()
-        return [self._model(Characteristic, r) for r in rows
-                if vis.sees_registry(r.enterprise_id) or vis.sees_product_data(r.enterprise_id, r.product_id)]
+        return [self._model(Characteristic, r) for r in rows if vis.sees_product(r.enterprise_id, r.product_id)]
 
     def add_plan(self, actor: Actor, plan: MeasurementPlan) -> MeasurementPlan:
         with self._write() as conn:

@@ -52,6 +52,10 @@ class Visibility:
             enterprise_id in self.products
         )
 
+    def sees_product(self, enterprise_id: int, product_id: int) -> bool:
+        """Registry view of one product (and its characteristics, BOM, plans)."""
+        return self.registry_everything or self.sees_product_data(enterprise_id, product_id)
+
     def data_enterprises(self) -> frozenset[int] | None:
         """Enterprises with any readable data (None: all)."""
         if self.everything:
