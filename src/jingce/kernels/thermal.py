@@ -61,7 +61,8 @@ class ThermalModel:
     reduction : ndarray, shape (k,)
         ``1 - range_after / range_before`` on the held-out data (fraction of the thermal error removed).
     condition_number : float
-        Of the centred, scaled sensor matrix (collinear sensors give large values).
+        Ratio of the largest to the smallest singular value of the centred, scaled sensor matrix
+        (its square is the eigenvalue ratio κ of the sensors' correlation matrix).
     vif : ndarray, shape (p,)
         Variance inflation factor of each sensor.
     measured, fitted : ndarray, shape (N, k)
@@ -171,8 +172,10 @@ def fit(
     Warns
     -----
     JingceWarning
-        Collinear sensors (condition number above 1000 or VIF above 10): the model will extrapolate
-        poorly to other heating patterns; or a constant sensor (no information).
+        Severely collinear sensors (eigenvalue ratio of the sensors' correlation matrix, i.e. the squared
+        ``condition_number``, above 1000; Montgomery et al. 9.4.3): the model will extrapolate poorly to
+        other heating patterns. Or a constant sensor (no information). Moderate correlation between
+        sensors is normal in thermal data; the VIFs are reported for judgement.
 
     References
     ----------
@@ -197,8 +200,9 @@ def fit(
     sv = np.linalg.svd(z[:, ~flat], compute_uv=False) if np.any(~flat) else np.array([1.0])
     cond = float(sv[0] / sv[-1]) if sv[-1] > 0 else float("inf")
     vif = _vif(z, flat)
-    if cond > 1e3 or np.any(vif[np.isfinite(vif)] > 10):
-        warn(f"temperature sensors are nearly collinear (condition number {cond:.3g}, max VIF {np.nanmax(vif):.3g}); the model may not extrapolate")
+    if cond * cond > 1e3:
+        warn(f"temperature sensors are severely collinear (condition number {cond:.3g}, max VIF {np.nanmax(vif):.3g}); "
+             "the model may not extrapolate to other heating patterns")
     if ridge > 0:
         a = np.vstack([z, math.sqrt(ridge) * np.eye(z.shape[1])])
         b = np.vstack([yc, np.zeros((z.shape[1], yc.shape[1]))])
