@@ -128,3 +128,24 @@ def test_reml_is_location_and_relabelling_invariant(seed, c, rnd):
     b = grr_anova(y[parts] + c, interaction="exclude")
     for key in ("ev", "av", "pv"):
         assert getattr(b, key) == pytest.approx(getattr(a, key), rel=1e-3, abs=1e-4), key
+
+
+@settings(max_examples=40)
+@given(seeds, shapes, st.integers(0, 3), st.floats(0, 0.3))
+def test_coarse_or_incomplete_data_never_crash(seed, shape, levels, missing):
+    """Integer readings (ties, zero spread) with missing values: a result or InvalidInputError, nothing else."""
+    import warnings
+
+    from jingce.errors import InvalidInputError, JingceWarning
+
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, levels + 1, shape).astype(float)
+    y[rng.random(shape) < missing] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", JingceWarning)
+        for fn in (grr_anova, grr_average_range):
+            try:
+                r = fn(y)
+            except InvalidInputError:
+                continue
+            assert r.grr >= 0 and r.tv >= r.grr - 1e-12 and (r.ndc >= 0 or np.isnan(r.ndc))
