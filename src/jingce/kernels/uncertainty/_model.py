@@ -24,8 +24,8 @@ class Model:
     _parts: tuple[Callable[..., Any], ...]  # one per output, or a single callable returning all
     _single_callable: bool
 
-    def __call__(self, env: Mapping[str, Any], shape: tuple[int, ...]) -> np.ndarray:
-        """Evaluate on arrays of ``shape``; returns an array of shape ``(q, *shape)``."""
+    def __call__(self, env: Mapping[str, Any], shape: tuple[int, ...], out: np.ndarray | None = None) -> np.ndarray:
+        """Evaluate on arrays of ``shape``; returns an array of shape ``(q, *shape)`` (``out`` if given)."""
         try:
             with np.errstate(all="ignore"):
                 if self._single_callable:
@@ -33,7 +33,7 @@ class Model:
                     outs = _split_outputs(raw, len(self.output_names))
                 else:
                     outs = [p(**env) for p in self._parts]
-                arr = np.empty((len(outs), *shape), dtype=np.float64)
+                arr = np.empty((len(outs), *shape), dtype=np.float64) if out is None else out
                 for i, o in enumerate(outs):
                     arr[i] = np.broadcast_to(np.asarray(o, dtype=np.float64), shape)
         except (ZeroDivisionError, OverflowError, FloatingPointError) as exc:

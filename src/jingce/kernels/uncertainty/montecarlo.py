@@ -112,22 +112,40 @@ def _q_and_r(m: int, p: float) -> tuple[int, int]:
 
 def coverage_interval(values: np.ndarray, p: float) -> tuple[float, float, float, float]:
     """Probabilistically symmetric and shortest ``100 p %`` coverage intervals of ``values``
-    (JCGM 101 7.7.1 and 7.7.2), by partial sorting: only the lowest and highest ``M - q``
-    values are sorted.
+    (JCGM 101 7.7.1 and 7.7.2). Only the lowest and the highest ``M - q`` values are sorted: they are
+    picked out with thresholds estimated from a sub-sample (checked by counting), or by
+    ``numpy.partition`` when the thresholds miss.
 
     Returns
     -------
     sym_low, sym_high, short_low, short_high : float
     """
-    a = np.array(values, dtype=np.float64, copy=True).ravel()
+    a = np.asarray(values, dtype=np.float64).ravel()
     m = a.size
     q, r = _q_and_r(m, p)
     low_n = m - q
     if low_n < 1:
-        raise fail("trials", f"are too few for a {p:.3g} coverage interval")
-    a.partition([low_n - 1, q] if q < m else [low_n - 1])
-    lows = np.sort(a[:low_n])
-    highs = np.sort(a[q:])
+        raise fail("trials", f"are too few for a {p:g} coverage interval")
+    lows = highs = None
+    if m >= 200_000:
+        sub = np.sort(a[:: max(1, m // 20_000)])
+        ns = sub.size
+        frac = low_n / m
+        slack = 4 * math.sqrt(frac * (1 - frac) / ns) + 2 / ns
+        i_lo = min(ns - 1, int(math.ceil((frac + slack) * ns)))
+        i_hi = max(0, int(math.floor((1 - frac - slack) * ns)))
+        below = a[a <= sub[i_lo]]
+        above = a[a >= sub[i_hi]]
+        if below.size >= low_n and above.size >= low_n:
+            below.sort()
+            above.sort()
+            lows = below[:low_n]
+            highs = above[above.size - low_n:]
+    if lows is None:
+        b = np.array(a, copy=True)
+        b.partition([low_n - 1, q] if q < m else [low_n - 1])
+        lows = np.sort(b[:low_n])
+        highs = np.sort(b[q:])
     widths = highs - lows
     i = int(np.argmin(widths))
     return float(lows[r - 1]), float(highs[r - 1]), float(lows[i]), float(highs[i])
@@ -152,7 +170,7 @@ class _Sampler:
     def n_chunks(self) -> int:
         return -(-self.trials // self.chunk)
 
-    def chunk_values(self, index: int) -> np.ndarray:
+    def chunk_values(self, index: int, out: np.ndarray | None = None) -> np.ndarray:
         size = min(self.chunk, self.trials - index * self.chunk)
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(self.seed, spawn_key=(index,))))
         env: dict[str, np.ndarray] = {}
@@ -164,8 +182,8 @@ class _Sampler:
         for i, (name, q) in enumerate(zip(self.names, self.inputs, strict=True)):
             if i not in self.gauss_group:
                 env[name] = q.sample(rng, size)
-        out = self.model(env, (size,))
-        if not np.all(np.isfinite(out)):
+        out = self.model(env, (size,), out)
+        if not np.isfinite(out.sum()) and not np.all(np.isfinite(out)):
             bad = int(np.flatnonzero(~np.all(np.isfinite(out), axis=0))[0])
             where = ", ".join(f"{n}={env[n][bad]:.6g}" for n in self.names)
             raise fail("model", f"returned NaN or infinity for a Monte Carlo trial (inputs {where})")
@@ -195,19 +213,18 @@ def _make_sampler(model: Model, qs: Mapping[str, InputQuantity], r: np.ndarray, 
     return _Sampler(model, inputs, names, tuple(correlated), mean, factor, seed, chunk, trials)
 
 
-def _map_chunks(sampler: _Sampler, indices: Sequence[int], workers: int,
-                consume: Callable[[int, np.ndarray], None]) -> None:
-    """Evaluate chunks (possibly in threads) and hand them to ``consume`` in index order."""
+def _map_tasks(task: Callable[[int], Any], indices: Sequence[int], workers: int,
+               consume: Callable[[int, Any], None]) -> None:
+    """Run ``task(i)`` (possibly in threads) and hand the results to ``consume`` in index order."""
     if workers <= 1 or len(indices) <= 1:
         for i in indices:
-            consume(i, sampler.chunk_values(i))
+            consume(i, task(i))
         return
     with ThreadPoolExecutor(max_workers=workers) as pool:
         # Bounded look-ahead keeps memory at about 2 * workers chunks.
         pending = []
-        it = iter(indices)
-        for i in it:
-            pending.append((i, pool.submit(sampler.chunk_values, i)))
+        for i in indices:
+            pending.append((i, pool.submit(task, i)))
             if len(pending) >= 2 * workers:
                 j, fut = pending.pop(0)
                 consume(j, fut.result())
@@ -215,8 +232,27 @@ def _map_chunks(sampler: _Sampler, indices: Sequence[int], workers: int,
             consume(j, fut.result())
 
 
+def _map_chunks(sampler: _Sampler, indices: Sequence[int], workers: int,
+                consume: Callable[[int, np.ndarray], None]) -> None:
+    """Evaluate chunks (possibly in threads) and hand them to ``consume`` in index order."""
+    _map_tasks(sampler.chunk_values, indices, workers, consume)
+
+
 # --------------------------------------------------------------------------------------------
 # accumulators
+
+
+def _chunk_moments(values: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """Count, mean and co-moment matrix of one chunk, two-pass (corrected mean)."""
+    mb = values.mean(axis=1)
+    dev = values - mb[:, None]
+    mb = mb + dev.mean(axis=1)
+    # einsum, not BLAS: a threaded BLAS dot is slow on small vectors on a loaded machine
+    if values.shape[0] == 1:
+        dev -= dev.mean()
+        return values.shape[1], mb, np.array([[float(np.einsum("i,i->", dev[0], dev[0]))]])
+    dev = values - mb[:, None]
+    return values.shape[1], mb, np.einsum("ik,jk->ij", dev, dev)
 
 
 class _Moments:
@@ -228,12 +264,9 @@ class _Moments:
         self.c2 = np.zeros((q, q))
 
     def add(self, values: np.ndarray) -> None:
-        nb = values.shape[1]
-        mb = values.mean(axis=1)
-        dev = values - mb[:, None]
-        mb = mb + dev.mean(axis=1)  # corrected two-pass mean
-        dev = values - mb[:, None]
-        cb = dev @ dev.T
+        self.combine(*_chunk_moments(values))
+
+    def combine(self, nb: int, mb: np.ndarray, cb: np.ndarray) -> None:
         if self.n == 0:
             self.n, self.mean, self.c2 = nb, mb, cb
             return
@@ -483,12 +516,16 @@ def monte_carlo(
         sampler = _make_sampler(mdl, qs, r, seed, ch, m)
         if m <= mem:
             all_values = np.empty((q_out, m))
+            moments = _Moments(q_out)
 
-            def store(i: int, vals: np.ndarray) -> None:
-                all_values[:, i * ch: i * ch + vals.shape[1]] = vals
+            def task(i: int) -> tuple[np.ndarray, np.ndarray]:
+                view = all_values[:, i * ch: min(m, (i + 1) * ch)]
+                sampler.chunk_values(i, view)
+                return _chunk_moments(view)
 
-            _map_chunks(sampler, range(sampler.n_chunks()), wk, store)
-            summary = _summary_in_memory(all_values, p)
+            _map_tasks(task, range(sampler.n_chunks()), wk, lambda i, mom: moments.combine(*mom))
+            ints = np.array([coverage_interval(v, p) for v in all_values])
+            summary = {"mean": moments.mean, "cov": moments.covariance(), "ints": ints, "n": m}
         else:
             all_values = None
             summary = _summary_streaming(sampler, p, wk, q_out)
@@ -505,7 +542,9 @@ def monte_carlo(
     if all_values is not None:
         lo_h, hi_h = ints[0, 0], ints[0, 1]
         pad = 0.6 * (hi_h - lo_h) if hi_h > lo_h else 1.0
-        counts, edges = np.histogram(all_values[0], bins=100, range=(lo_h - pad, hi_h + pad))
+        edges = np.linspace(lo_h - pad, hi_h + pad, 101)
+        idx = np.floor((all_values[0] - edges[0]) * (100 / (edges[-1] - edges[0]))).astype(np.int64)
+        counts = np.bincount(idx[(idx >= 0) & (idx < 100)], minlength=100)
         samples = all_values[:, :keep].copy() if keep else None
     else:
         e = summary["hist"]["edges"]
