@@ -154,7 +154,10 @@ def coverage_factor(nu: np.ndarray, p: float) -> np.ndarray:
     z = stats.norm.ppf((1 + p) / 2)
     finite = np.isfinite(nu)
     nu_int = np.where(finite, np.maximum(np.floor(np.where(finite, nu, 1.0)), 1.0), 1.0)
-    return np.where(finite, stats.t.ppf((1 + p) / 2, nu_int), z)
+    # the t quantile once per distinct integer dof (bulk evaluations share few of them)
+    uniq, inverse = np.unique(nu_int, return_inverse=True)
+    k_t = stats.t.ppf((1 + p) / 2, uniq)[inverse].reshape(nu.shape)
+    return np.where(finite, k_t, z)
 
 
 def significant_tolerance(u: float, ndig: int) -> float:
