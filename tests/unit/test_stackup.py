@@ -117,8 +117,14 @@ def test_measured_supplier_data_and_any_distribution():
 
 
 def test_fixed_mrss_factor_and_single_dimension():
-    r = st.analyze([10.0, 5.0], [0.1, 0.05], [-0.1, -0.05], [1, -1], mrss_factor=1.5)
-    assert r.mrss == pytest.approx(1.5 * r.rss)
+    r = st.analyze([10.0, 5.0, 3.0, 2.0], [0.1, 0.05, 0.05, 0.08], [-0.1, -0.05, -0.05, -0.08], [1, -1, 1, 1],
+                   mrss_factor=1.5)
+    assert r.mrss == pytest.approx(1.5 * r.rss) and r.mrss < r.worst_case
+    # Drake's factor is 1.5 for equal tolerances; with two inputs that would exceed the worst case
+    two = st.analyze([10.0, 5.0], [0.1, 0.1], [-0.1, -0.1])
+    assert two.mrss == pytest.approx(two.worst_case) and two.mrss_factor == pytest.approx(2 / np.sqrt(2))
+    four = st.analyze([1.0] * 4, [0.1] * 4, [-0.1] * 4)
+    assert four.mrss_factor == pytest.approx(1.5)
     one = st.analyze([10.0], [0.2], [-0.1])
     assert one.mean == pytest.approx(10.05) and one.worst_case == one.rss == one.mrss == pytest.approx(0.15)
 

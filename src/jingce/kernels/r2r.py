@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jingce.kernels._validation import as_float, as_int, fail
+from jingce.kernels._validation import as_float, as_int, fail, warn
 
 __all__ = [
     "Controller",
@@ -333,36 +333,49 @@ def simulate(
     disturbance = alpha + delta * t + noise
     if shift_run is not None:
         disturbance[shift_run:] += shift
-    y = np.empty(n)
-    u = np.empty(n)
-    a_hat = np.empty(n)
-    d_hat = np.empty(n)
     a_prev, d_prev = c.initial_intercept, c.initial_drift
     u_t = (c.target - a_prev - d_prev) / c.gain
     l1, l2, b = c.lambda1, c.lambda2, c.gain
     double = c.kind == "double_ewma"
-    for i in range(n):
-        y_t = disturbance[i] + beta * u_t
-        w = y_t - b * u_t
-        a = l1 * w + (1.0 - l1) * a_prev
-        d = l2 * (w - a_prev) + (1.0 - l2) * d_prev if double else 0.0
-        y[i], u[i], a_hat[i], d_hat[i] = y_t, u_t, a, d
-        a_prev, d_prev = a, d
-        u_t = (c.target - a - d) / b
+    stab = stability(c, beta / c.gain)
+    if not stab.stable:
+        warn(f"the closed loop is unstable (gain ratio {beta / c.gain:.4g} outside {stab.xi_min:g}..{stab.xi_max:.4g}): the outputs diverge")
+    with np.errstate(over="ignore", invalid="ignore"):
+        y, u, a_hat, d_hat = _loop(disturbance, n, beta, b, l1, l2, double, c.target, a_prev, d_prev, u_t)
     y_open = disturbance + beta * u[0]
     dev = y - c.target
     last = dev[-max(1, n // 4) :]
     for arr in (y, u, a_hat, d_hat, y_open):
         arr.setflags(write=False)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mse = float(np.mean(dev**2))
+        offset = float(np.mean(last))
     return Simulation(
         y=y,
         u=u,
         intercept=a_hat,
         drift=d_hat,
         y_open_loop=y_open,
-        mse=float(np.mean(dev**2)),
+        mse=mse,
         mse_open_loop=float(np.mean((y_open - c.target) ** 2)),
-        offset_last=float(np.mean(last)),
-        stability=stability(c, beta / c.gain),
+        offset_last=offset,
+        stability=stab,
         target=c.target,
     )
+
+
+def _loop(disturbance, n, beta, b, l1, l2, double, target, a_prev, d_prev, u_t):
+    y = np.empty(n)
+    u = np.empty(n)
+    a_hat = np.empty(n)
+    d_hat = np.empty(n)
+    dist = disturbance.tolist()  # Python floats: the recursion is sequential, scalars are fastest
+    for i in range(n):
+        y_t = dist[i] + beta * u_t
+        w = y_t - b * u_t
+        a = l1 * w + (1.0 - l1) * a_prev
+        d = l2 * (w - a_prev) + (1.0 - l2) * d_prev if double else 0.0
+        y[i], u[i], a_hat[i], d_hat[i] = y_t, u_t, a, d
+        a_prev, d_prev = a, d
+        u_t = (target - a - d) / b
+    return y, u, a_hat, d_hat

@@ -11,7 +11,9 @@ Methods
 worst case      ``T_wc = Σ |a_i| t_i``
 RSS             ``T_rss = sqrt(Σ (a_i t_i)²)``
 modified RSS    ``T_mrss = C_f T_rss``, ``C_f = 0.5 (T_wc - T_rss) / (T_rss (sqrt(n) - 1)) + 1`` (Drake,
-                chapter 9), or a fixed factor (e.g. Bender's 1.5)
+                chapter 9; n counts the toleranced inputs), or a fixed factor (e.g. Bender's 1.5); capped
+                at T_wc (for equal tolerances Drake's C_f is 1.5 for every n, which exceeds the worst
+                case when n = 2)
 statistical     ``μ_y = Σ a_i μ_i``, ``σ_y = sqrt(Σ a_i² σ_i²)`` from each input's distribution, or from
                 measured mean and standard deviation of the supplier's characteristic
 Monte Carlo     sampled from any input distribution (normal, uniform, triangular or any scipy.stats
@@ -128,7 +130,7 @@ class StackupResult:
     worst_case, rss, mrss : float
         Half-widths (±) of the response by each method.
     mrss_factor : float
-        ``C_f`` used for the modified RSS.
+        ``C_f`` used for the modified RSS (capped so that the MRSS never exceeds the worst case).
     worst_case_limits, rss_limits, mrss_limits : tuple of float
         ``(mean - T, mean + T)``.
     wc_contributions, rss_contributions : ndarray
@@ -332,6 +334,10 @@ def analyze(
         cf = 1.0 if m <= 1 or rss == 0.0 else 0.5 * (wc - rss) / (rss * (math.sqrt(m) - 1.0)) + 1.0
     else:
         cf = mrss_factor
+    if rss > 0 and cf * rss > wc:
+        # A statistical width beyond the worst case means nothing; Drake's factor is 1.5 for equal
+        # tolerances, which exceeds the worst case for two contributors (1.5·sqrt(2) > 2).
+        cf = wc / rss
     mrss = cf * rss
     with np.errstate(invalid="ignore", divide="ignore"):
         wc_contrib = np.where(wc > 0, 100.0 * at / wc, np.nan)
