@@ -72,7 +72,8 @@ class MonteCarloResult:
     ndig : significant decimal digits of the numerical tolerance
     delta : numerical tolerance of ``u`` (7.9.2)
     validation : GUM framework validation (clause 8) or None
-    histogram_edges, histogram_counts : a 100-bin histogram of the first output's values
+    histogram_edges, histogram_counts : a 100-bin histogram of the first output's values (of the first
+        10^6 trials, counts scaled to ``trials``)
     samples : the first ``keep_samples`` model values of each output (q, n) or None
     """
 
@@ -543,8 +544,10 @@ def monte_carlo(
         lo_h, hi_h = ints[0, 0], ints[0, 1]
         pad = 0.6 * (hi_h - lo_h) if hi_h > lo_h else 1.0
         edges = np.linspace(lo_h - pad, hi_h + pad, 101)
-        idx = np.floor((all_values[0] - edges[0]) * (100 / (edges[-1] - edges[0]))).astype(np.int64)
-        counts = np.bincount(idx[(idx >= 0) & (idx < 100)], minlength=100)
+        # the picture needs no more than 10^6 values (the trials are independent: take the first ones)
+        head = all_values[0, :1_000_000]
+        idx = ((head - edges[0]) * (100 / (edges[-1] - edges[0]))).astype(np.int64)
+        counts = np.bincount(idx[(head >= edges[0]) & (idx < 100)], minlength=100) * (all_values.shape[1] / head.size)
         samples = all_values[:, :keep].copy() if keep else None
     else:
         e = summary["hist"]["edges"]
