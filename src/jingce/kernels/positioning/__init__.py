@@ -9,6 +9,7 @@ The pieces of the measure -> evaluate -> compensate -> verify loop:
 * :func:`apply_table` (predict the compensated axis), :func:`table_error` (correction at any position)
 * :func:`verify` -> :class:`Verification` (at targets other than the table's)
 * :func:`improvement_below_uncertainty` -> :class:`ImprovementCheck` (stop when the gain is within U)
+* :func:`combine_tables` (active table + table of the residual errors -> the next table to load)
 
 References
 ----------
@@ -21,6 +22,7 @@ from jingce.kernels.positioning.compensation import (
     ImprovementCheck,
     Verification,
     apply_table,
+    combine_tables,
     compensation_table,
     improvement_below_uncertainty,
     table_error,
@@ -47,6 +49,7 @@ __all__ = [
     "TestPlan",
     "Verification",
     "apply_table",
+    "combine_tables",
     "compensation_table",
     "deviations_from_positions",
     "evaluate",

@@ -61,6 +61,7 @@ __all__ = [
     "ImprovementCheck",
     "Verification",
     "apply_table",
+    "combine_tables",
     "compensation_table",
     "improvement_below_uncertainty",
     "table_error",
@@ -277,6 +278,60 @@ def compensation_table(
         source_targets=src,
         axis=result.axis,
         unit=result.unit,
+        **cols,
+    )
+
+
+def combine_tables(active: CompensationTable, residual: CompensationTable) -> CompensationTable:
+    """The table to load after another iteration: the active table plus a table of the residual errors.
+
+    ``residual`` is built (with :func:`compensation_table`) from a test measured *with* ``active``
+    loaded; its errors are what the active table left. The combined table keeps the active table's
+    interpolation points and reference point; the residual table is interpolated onto them.
+
+    Parameters
+    ----------
+    active : CompensationTable
+        The table loaded in the controller during the residual test.
+    residual : CompensationTable
+        Table of the residual errors.
+
+    Returns
+    -------
+    CompensationTable
+        ``error = active.error + residual.error`` (per column) on the active grid, corrections relative
+        to the active reference point, backlash the sum of both, mode ``"per_direction"`` if either is.
+    """
+    for name, t in (("active", active), ("residual", residual)):
+        if not isinstance(t, CompensationTable):
+            raise fail(name, "must be a CompensationTable from positioning.compensation_table")
+    if active.axis != residual.axis or active.unit != residual.unit:
+        raise fail("residual", f"must be of the same axis type and unit as the active table ({active.axis}, {active.unit})")
+    x = active.positions
+    ref = active.reference_index
+    cols = {}
+    errors = {}
+    for name in ("", "_up", "_down"):
+        errors[name] = getattr(active, "error" + name) + _interp_hold(x, residual.positions, getattr(residual, "error" + name))
+    e_ref = errors[""][ref]
+    for name, e in errors.items():
+        absolute = -(e - e_ref)
+        cols["error" + name] = e
+        cols["absolute" + name] = absolute
+        cols["incremental" + name] = np.diff(absolute, prepend=0.0)
+    for a in cols.values():
+        a.setflags(write=False)
+    mode = "per_direction" if "per_direction" in (active.mode, residual.mode) else "backlash"
+    return CompensationTable(
+        positions=x,
+        backlash=float(active.backlash + residual.backlash),
+        reference=active.reference,
+        reference_index=ref,
+        spacing=active.spacing,
+        mode=mode,
+        source_targets=residual.source_targets,
+        axis=active.axis,
+        unit=active.unit,
         **cols,
     )
 
