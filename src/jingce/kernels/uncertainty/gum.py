@@ -261,10 +261,15 @@ def gum(
         raise fail("model", "has a non-finite derivative at the input estimates")
 
     # Input covariance u(x_i, x_j) = u_i r_ij u_j and output covariance c U_x c^T.
-    ux = u[:, None] * u[None, :] * r.reshape(n, n, *([1] * len(shape)))  # (n, n, *S)
-    cov = np.einsum("in...,nm...,jm...->ij...", c, ux, c)  # (q, q, *S)
+    cu = c * u[None]  # (q, n, *S)
+    if np.array_equal(r, np.eye(n)):
+        cov = np.einsum("in...,jn...->ij...", cu, cu)  # (q, q, *S)
+        cu_share = cu * cu
+    else:
+        rr = r.reshape(n, n, *([1] * len(shape)))
+        cov = np.einsum("in...,nm...,jm...->ij...", cu, rr, cu)
+        cu_share = np.einsum("in...,nm...,im...->in...", cu, rr, cu)  # c_i sum_j c_j u_ij
     var1 = np.einsum("ii...->i...", cov).copy()
-    cu_share = np.einsum("in...,nm...,im...->in...", c, ux, c)  # c_i sum_j c_j u_ij
     var = var1.copy()
 
     if second_order:
@@ -275,7 +280,7 @@ def gum(
         index = cu_share / var1[:, None]
         sd = np.sqrt(np.einsum("ii...->i...", cov))
         corr = cov / (sd[:, None] * sd[None, :])
-    contribution = c * u[None]
+    contribution = cu
 
     # Welch-Satterthwaite (G.2b), with the first-order contributions.
     off = np.abs(r - np.eye(n)) > 0
