@@ -21,7 +21,7 @@ def test_probability_of_conformity_in_unit_interval_and_symmetric(y, u, centre, 
     assert math.isclose(p, q, abs_tol=1e-12)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.floats(-0.5, 0.5), st.floats(0.3, 2), st.floats(0.05, 1), st.floats(0.0, 0.4))
 def test_guard_band_trades_consumer_for_producer_risk(y0, s0, u, w):
     base = cf.global_risk(y0, s0, u, -1, 1)
