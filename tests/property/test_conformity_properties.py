@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -31,6 +32,7 @@ def test_guard_band_trades_consumer_for_producer_risk(y0, s0, u, w):
     assert 0 <= guarded.consumer_risk <= 1 - guarded.prior_conformity + 1e-12
 
 
+@pytest.mark.filterwarnings("ignore:the guard bands close:jingce.errors.JingceWarning")
 @settings(max_examples=100, deadline=None)
 @given(st.lists(val, min_size=1, max_size=20), pos)
 def test_guarded_acceptance_never_accepts_more_than_simple(ys, big_u):
