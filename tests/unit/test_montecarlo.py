@@ -199,3 +199,13 @@ def test_jcgm101_9_3_with_1e7_trials():
     assert r.shortest_low == pytest.approx(e["mc"]["low"], abs=4 * se + 0.00005)
     assert r.shortest_high == pytest.approx(e["mc"]["high"], abs=4 * se + 0.00005)
     assert r.u == pytest.approx(e["mc"]["u"], abs=0.00005 + 4 * 0.0754 / math.sqrt(2e6))
+
+
+def test_adaptive_streaming_equals_in_memory():
+    inputs = {"x": normal(10.0, 0.5), "y": rectangular(-1, 1)}
+    mem = monte_carlo("x * exp(y/10)", inputs, rng=8, adaptive=True, ndig=1)
+    stream = monte_carlo("x * exp(y/10)", inputs, rng=8, adaptive=True, ndig=1, memory_trials=10_000)
+    assert stream.trials == mem.trials
+    assert stream.y == pytest.approx(mem.y, rel=1e-12)
+    assert (stream.shortest_low, stream.shortest_high) == (mem.shortest_low, mem.shortest_high)
+    assert (stream.symmetric_low, stream.symmetric_high) == (mem.symmetric_low, mem.symmetric_high)
