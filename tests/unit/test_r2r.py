@@ -1,13 +1,14 @@
 """Run-to-run EWMA and double-EWMA controllers against closed-form results (tests/data/r2r/README.md)."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from jingce.cli.app import app
-from jingce.errors import InvalidInputError
+from jingce.errors import InvalidInputError, JingceWarning
 from jingce.kernels import r2r
 
 
@@ -31,8 +32,11 @@ def test_ewma_stability_bound():
     assert (st.xi_min, st.xi_max) == (0.0, 4.0)
     for xi, stable in ((3.9, True), (4.1, False), (-0.1, False)):
         assert r2r.stability(c, xi).stable is stable
-        sim = r2r.simulate(c, 400, process_intercept=5.0, process_gain=xi)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", JingceWarning)
+            sim = r2r.simulate(c, 400, process_intercept=5.0, process_gain=xi)
         assert bool(abs(sim.y[-1]) < 1e-6) is stable
+        assert any("unstable" in str(w.message) for w in caught) is not stable
 
 
 @pytest.mark.parametrize(("l1", "l2"), [(0.3, 0.1), (0.6, 0.4), (0.9, 0.9), (0.1, 0.05)])
@@ -48,8 +52,11 @@ def test_double_ewma_bounds_agree_with_eigenvalues_and_simulation(l1, l2):
     edge = grid[np.flatnonzero(~stable)[0]]  # first unstable ξ on the grid
     assert edge == pytest.approx(hi, abs=2 * (grid[1] - grid[0]))
     for xi, ok in ((0.95 * hi, True), (1.05 * hi, False)):
-        sim = r2r.simulate(c, 3000, process_intercept=5.0, process_gain=xi)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", JingceWarning)
+            sim = r2r.simulate(c, 3000, process_intercept=5.0, process_gain=xi)
         assert bool(abs(sim.y[-1]) < 1e-3) is ok
+        assert bool(caught) is not ok
 
 
 def test_ima_disturbance_minimum_mse_at_lambda_one_minus_theta():
