@@ -163,6 +163,13 @@ def test_neutral_csv_and_json(loop, tmp_path):
     obj = json.loads(pos.table_to_json(table))
     assert obj["format"] == "jingce.compensation/1" and obj["mode"] == "backlash"
     np.testing.assert_allclose(obj["columns"]["absolute_down"], table.absolute_down)
+    back = pos.table_from_json(pos.table_to_json(table))
+    for field in ("positions", "error", "absolute", "incremental_up", "absolute_down", "source_targets"):
+        assert np.array_equal(getattr(back, field), getattr(table, field))
+    assert (back.backlash, back.reference_index, back.mode) == (table.backlash, table.reference_index, table.mode)
+    with pytest.raises(InvalidInputError) as exc:
+        pos.table_from_json('{"format": "other"}')
+    assert exc.value.details["argument"] == "text"
 
 
 def test_table_error_interpolates_and_holds_the_ends(loop):

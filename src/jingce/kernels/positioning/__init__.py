@@ -37,7 +37,7 @@ from jingce.kernels.positioning.evaluation import (
     evaluate_deviations,
     report,
 )
-from jingce.kernels.positioning.export import table_to_csv, table_to_json, table_to_sinumerik
+from jingce.kernels.positioning.export import table_from_json, table_to_csv, table_to_json, table_to_sinumerik
 from jingce.kernels.positioning.plan import TestPlan, test_plan
 
 __all__ = [
@@ -57,6 +57,7 @@ __all__ = [
     "improvement_below_uncertainty",
     "report",
     "table_error",
+    "table_from_json",
     "table_to_csv",
     "table_to_json",
     "table_to_sinumerik",

@@ -45,7 +45,7 @@ import numpy as np
 from jingce.kernels._validation import as_int, fail, one_of
 from jingce.kernels.positioning.compensation import CompensationTable
 
-__all__ = ["table_to_csv", "table_to_json", "table_to_sinumerik"]
+__all__ = ["table_from_json", "table_to_csv", "table_to_json", "table_to_sinumerik"]
 
 _COLUMNS = (
     "position",
@@ -106,6 +106,33 @@ def table_to_json(table: CompensationTable) -> str:
         "columns": {c: getattr(table, "positions" if c == "position" else c).tolist() for c in _COLUMNS},
     }
     return json.dumps(obj, indent=2)
+
+
+def table_from_json(text: str) -> CompensationTable:
+    """Read back a table written by :func:`table_to_json` (``format: "jingce.compensation/1"``)."""
+    try:
+        obj = json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise fail("text", f"must be JSON written by table_to_json ({exc})") from None
+    if not isinstance(obj, dict) or obj.get("format") != "jingce.compensation/1":
+        raise fail("text", "must be a jingce.compensation/1 JSON object")
+    try:
+        cols = {c: np.asarray(obj["columns"][c], dtype=np.float64) for c in _COLUMNS}
+        src = np.asarray(obj["source_targets"], dtype=np.float64)
+        fields = dict(
+            backlash=float(obj["backlash"]), reference=float(obj["reference"]),
+            reference_index=int(obj["reference_index"]), spacing=float(obj["spacing"]), mode=str(obj["mode"]),
+            axis=str(obj["axis"]), unit=str(obj["unit"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise fail("text", f"is missing or has a malformed field ({exc})") from None
+    sizes = {a.size for a in cols.values()}
+    if len(sizes) != 1 or not 0 <= fields["reference_index"] < sizes.pop():
+        raise fail("text", "columns must have equal lengths and reference_index must index them")
+    for a in (*cols.values(), src):
+        a.setflags(write=False)
+    positions = cols.pop("position")
+    return CompensationTable(positions=positions, source_targets=src, **cols, **fields)
 
 
 _AXIS_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,15}$")
