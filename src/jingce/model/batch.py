@@ -90,12 +90,22 @@ def empty_input() -> pa.Table:
 
 
 def conform_input(table: pa.Table) -> pa.Table:
-    """Add missing optional columns as nulls and order/cast columns as :data:`INPUT_SCHEMA`."""
+    """Add missing optional columns as nulls and order/cast columns as :data:`INPUT_SCHEMA`.
+
+    String columns may also be dictionary-encoded strings (readers of repetitive data produce
+    them); they are kept as they are.
+    """
     n = table.num_rows
-    cols = []
+    cols, fields = [], []
     for field in INPUT_SCHEMA:
         if field.name in table.column_names:
-            cols.append(table.column(field.name).cast(field.type))
+            col = table.column(field.name)
+            if not (col.type == field.type or (pa.types.is_string(field.type) and pa.types.is_dictionary(col.type)
+                                               and pa.types.is_string(col.type.value_type))):
+                col = col.cast(field.type)
+            cols.append(col)
+            fields.append(pa.field(field.name, col.type))
         else:
             cols.append(pa.nulls(n, field.type))
-    return pa.Table.from_arrays(cols, schema=INPUT_SCHEMA.remove_metadata()) if n or cols else table
+            fields.append(pa.field(field.name, field.type))
+    return pa.Table.from_arrays(cols, schema=pa.schema(fields))

@@ -17,7 +17,7 @@ _ALIASES = {"µ": "u", "μ": "u", "·": "*", "°C": "degC", "℃": "degC", "°":
 @cache
 def registry() -> pint.UnitRegistry:
     """The shared pint unit registry (built once, on first use)."""
-    ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True, cache_folder=":auto:")
     # Hardness scales are conventional, not convertible by a factor: each is its own dimension.
     ureg.define("rockwell_C = [hardness_rockwell_c] = HRC")
     ureg.define("vickers = [hardness_vickers] = HV")

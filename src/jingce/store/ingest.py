@@ -17,18 +17,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import insert, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 
 from jingce.errors import FormatError, JingceError
 from jingce.model import Characteristic, CharacteristicKind
-from jingce.model.batch import LAKE_SCHEMA, REQUIRED_INPUT, STAGES, STATUSES, conform_input
+from jingce.model.batch import REQUIRED_INPUT, STAGES, STATUSES, conform_input
 from jingce.model.units import conversion_factor, has_dimension
 from jingce.store import audit
 from jingce.store import tables as t
 from jingce.store.core import ENTERPRISE_ROLES, StoreBase
 from jingce.store.tenancy import Actor
-
-SEP = "\x1f"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,14 +70,71 @@ def _np(arr) -> np.ndarray:
     return arr.to_numpy(zero_copy_only=False)
 
 
-def _key(*cols) -> pa.ChunkedArray:
-    return pc.binary_join_element_wise(*[pc.cast(c, pa.string()) for c in cols], SEP)
+def _codes(column) -> tuple[list, np.ndarray]:
+    """Dictionary-encode a column: its distinct values, and each row's index into them (-1: null)."""
+    if column.null_count == len(column):
+        return [], np.full(len(column), -1, dtype=np.int32)
+    if pa.types.is_dictionary(column.type):
+        enc = column.unify_dictionaries().combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        if pa.types.is_dictionary(enc.type) and len(enc.dictionary) == len(pc.unique(enc.dictionary)):
+            idx = np.asarray(_np(pc.fill_null(enc.indices, -1)), dtype=np.int32)
+            return enc.dictionary.to_pylist(), idx
+        column = enc.cast(pa.string())
+    enc = pc.dictionary_encode(column).combine_chunks()
+    idx = np.asarray(_np(pc.fill_null(enc.indices, -1)), dtype=np.int32)
+    return enc.dictionary.to_pylist(), idx
 
 
-def _lookup(column, keys: list, values: list, dtype=pa.int32()) -> pa.Array:
-    """Map each element of ``column`` to the value of its key (null where unknown)."""
-    idx = pc.index_in(column, value_set=pa.array(keys, type=pa.string()))
-    return pc.take(pa.array(values, type=dtype), idx)
+def _dict(values: list, idx: np.ndarray) -> pa.DictionaryArray:
+    """The dictionary-encoded string column whose row i is ``values[idx[i]]`` (null where -1)."""
+    idx = np.asarray(idx, dtype=np.int32)
+    return pa.DictionaryArray.from_arrays(pa.array(idx, pa.int32(), mask=idx < 0), pa.array(values, pa.string()))
+
+
+def _dict_column(column, perm: np.ndarray) -> pa.DictionaryArray:
+    values, idx = _codes(column)
+    return _dict(values, idx[perm])
+
+
+def _months(utc_us: np.ndarray) -> np.ndarray:
+    """Calendar month (months since 1970-01) of each UTC instant, converting only distinct days."""
+    days = utc_us // 86_400_000_000
+    lo = int(days.min())
+    values, _, inverse = _unique(days - lo, int(days.max()) - lo + 1)
+    month_of_day = (values + lo).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    return month_of_day[inverse]
+
+
+def _nullable(x: np.ndarray) -> pa.Array:
+    """Float column with NaN as null (no limit / no nominal)."""
+    missing = np.isnan(x)
+    return pa.array(x, pa.float64(), mask=missing) if missing.any() else pa.array(x, pa.float64())
+
+
+def _unique(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct values of non-negative integer ``codes`` below ``size``, the first row of each and
+    each row's index among them (like ``np.unique(return_index=True, return_inverse=True)``, but
+    by counting, without sorting, when ``size`` is small)."""
+    if size > 4 * codes.size + 1024:
+        return np.unique(codes, return_index=True, return_inverse=True)
+    present = np.bincount(codes, minlength=size) > 0
+    values = np.flatnonzero(present)
+    rank = np.cumsum(present) - 1
+    first = np.empty(size, dtype=np.int64)
+    first[codes[::-1]] = np.arange(codes.size - 1, -1, -1)  # the last write wins: the first occurrence
+    return values, first[values], rank[codes]
+
+
+def _utc_offsets_min(utc_us: np.ndarray, zone: str) -> np.ndarray:
+    """UTC offset of ``zone`` in minutes at each instant (DST-aware). Offsets change only on whole
+    minutes, so they are looked up once per distinct minute."""
+    minute = utc_us // 60_000_000
+    lo = int(minute.min())
+    values, _, inverse = _unique(minute - lo, int(minute.max()) - lo + 1)
+    at = (values + lo) * 60_000_000
+    ts = pa.array(at, pa.int64()).cast(pa.timestamp("us", tz=zone))
+    local = _np(pc.cast(pc.local_timestamp(ts), pa.int64()))
+    return ((local - at) // 60_000_000).astype(np.int16)[inverse]
 
 
 class IngestMixin(StoreBase):
@@ -115,7 +169,7 @@ class IngestMixin(StoreBase):
             if done is not None:
                 return IngestResult(content_hash, done.rows, created=False)
             lake_table, stats = self._resolve(conn, actor, table, content_hash, source_format, source_name, source_hash)
-            files = self.lake.write_batch(lake_table, content_hash)
+            files = self.lake.write_batch(lake_table, content_hash, presorted=True)
             batch_id = conn.execute(insert(t.ingest_batch).values(
                 content_hash=content_hash, tenant_id=actor.tenant_id, user_id=actor.user_id,
                 source_format=source_format, source_name=source_name, rows=lake_table.num_rows,
@@ -139,6 +193,9 @@ class IngestMixin(StoreBase):
     # -- resolution ---------------------------------------------------------------------------
 
     def _resolve(self, conn, actor, table, content_hash, source_format, source_name, source_hash):
+        """Check every row and map codes to registry ids (creating new products, characteristics
+        and parts); return the rows as :data:`LAKE_SCHEMA`. Works on dictionary codes, so the
+        cost per row is a few integer operations whatever the number of distinct codes."""
         table = conform_input(table)
         rows = _Rows(table, source_name)
         n = table.num_rows
@@ -152,160 +209,165 @@ class IngestMixin(StoreBase):
             raise rows.fail(bad, "value", "must be a finite number")
 
         # enterprises ------------------------------------------------------------------------
-        ent_codes = pc.unique(table.column("enterprise")).to_pylist()
+        ent_codes, ent_i = _codes(table.column("enterprise"))
         ents = {r.code: r for r in conn.execute(select(t.enterprise).where(t.enterprise.c.code.in_(ent_codes)))}
-        for code in ent_codes:
+        for k, code in enumerate(ent_codes):
             row = ents.get(code)
             if row is not None and not actor.is_admin:
                 if row.tenant_id != actor.tenant_id or actor.role not in ENTERPRISE_ROLES:
                     row = None  # report as unknown: never reveal another tenant's enterprise
             if row is None:
-                raise rows.fail(_np(pc.equal(table.column("enterprise"), code)), "enterprise",
-                                f"unknown enterprise {code!r} (or not yours to write)")
-        ent_id = _lookup(table.column("enterprise"), list(ents), [r.id for r in ents.values()])
+                raise rows.fail(ent_i == k, "enterprise", f"unknown enterprise {code!r} (or not yours to write)")
+        ent_ids = np.array([ents[c].id for c in ent_codes], dtype=np.int64)
+        ent_id = ent_ids[ent_i]
 
         # sites ------------------------------------------------------------------------------
-        site_rows = conn.execute(select(t.site).where(t.site.c.enterprise_id.in_([r.id for r in ents.values()]))
+        site_rows = conn.execute(select(t.site).where(t.site.c.enterprise_id.in_(ent_ids.tolist()))
                                  .order_by(t.site.c.id)).all()
-        default_site: dict[int, object] = {}
-        for s in site_rows:
-            default_site.setdefault(s.enterprise_id, s)
-        code_of = {r.id: c for c, r in ents.items()}
-        site_keys = [code_of[s.enterprise_id] + SEP + s.code for s in site_rows]
-        site_col = table.column("site")
-        has_site = _np(pc.is_valid(site_col))
-        site_id = _np(_lookup(_key(table.column("enterprise"), pc.fill_null(site_col, "")), site_keys,
-                              [s.id for s in site_rows])).astype(np.float64)
-        unknown = has_site & np.isnan(site_id)
-        if unknown.any():
-            raise rows.fail(unknown, "site", "unknown site for this enterprise")
-        ent_np = _np(ent_id).astype(np.int64)
-        if (~has_site).any():
-            default_of = np.full(int(ent_np.max()) + 1, -1, dtype=np.int64)
-            for e, srow in default_site.items():
-                default_of[e] = srow.id
-            fallback = default_of[ent_np[~has_site]]
-            if (fallback < 0).any():
-                miss = np.zeros(n, bool)
-                miss[np.flatnonzero(~has_site)[fallback < 0]] = True
-                raise rows.fail(miss, "site", "the enterprise has no site; name one or register a site")
-            site_id[~has_site] = fallback
-        site_id = site_id.astype(np.int32)
-        site_zone = {s.id: s.timezone for s in site_rows}
+        site_zone = {srow.id: srow.timezone for srow in site_rows}
+        site_codes, site_i = _codes(table.column("site"))
+        site_id = np.full(n, -1, dtype=np.int64)
+        for k, ecode in enumerate(ent_codes):
+            e_rows = [srow for srow in site_rows if srow.enterprise_id == ents[ecode].id]
+            in_ent = ent_i == k
+            for j, scode in enumerate(site_codes):
+                mask = in_ent & (site_i == j)
+                if not mask.any():
+                    continue
+                match = [srow.id for srow in e_rows if srow.code == scode]
+                if not match:
+                    raise rows.fail(mask, "site", f"unknown site {scode!r} for enterprise {ecode!r}")
+                site_id[mask] = match[0]
+            unnamed = in_ent & (site_i < 0)
+            if unnamed.any():
+                if not e_rows:
+                    raise rows.fail(unnamed, "site", "the enterprise has no site; name one or register a site")
+                site_id[unnamed] = e_rows[0].id
 
         # products (created when new) --------------------------------------------------------
-        pn_key = _key(table.column("enterprise"), table.column("part_number"))
-        pairs = pc.unique(pn_key).to_pylist()
-        prods = {code_of[r.enterprise_id] + SEP + r.part_number: r.id for r in conn.execute(
-            select(t.product).where(t.product.c.enterprise_id.in_(list(code_of))))}
-        new_prod = [p for p in pairs if p not in prods]
-        for p in new_prod:
-            e, pn = p.split(SEP)
-            if not (0 < len(pn) <= 64):
-                raise rows.fail(_np(pc.equal(pn_key, p)), "part_number", "must be 1..64 characters")
-            prods[p] = conn.execute(insert(t.product).values(
-                enterprise_id=ents[e].id, part_number=pn, name=pn)).inserted_primary_key[0]
-        product_id = _lookup(pn_key, list(prods), list(prods.values()))
+        pn_codes, pn_i = _codes(table.column("part_number"))
+        pair_u, pair_first, pair_inv = _unique(ent_i.astype(np.int64) * len(pn_codes) + pn_i,
+                                               len(ent_codes) * len(pn_codes))
+        existing_prod = {(r.enterprise_id, r.part_number): r.id for r in conn.execute(
+            select(t.product).where(t.product.c.enterprise_id.in_(ent_ids.tolist())))}
+        prod_of_pair = np.empty(pair_u.size, dtype=np.int64)
+        new_products = 0
+        for k, first_row in enumerate(pair_first):
+            e_id, pn = int(ent_id[first_row]), pn_codes[pn_i[first_row]]
+            pid = existing_prod.get((e_id, pn))
+            if pid is None:
+                if not 0 < len(pn) <= 64:
+                    raise rows.fail(pair_inv == k, "part_number", "must be 1..64 characters")
+                pid = conn.execute(insert(t.product).values(enterprise_id=e_id, part_number=pn, name=pn)
+                                   ).inserted_primary_key[0]
+                new_products += 1
+            prod_of_pair[k] = pid
+        product_id = prod_of_pair[pair_inv]
 
         # characteristics (created when new; nominal/limits filled from the registry) ---------
-        ck = _key(table.column("enterprise"), table.column("part_number"), table.column("characteristic"))
-        enc = pc.dictionary_encode(ck).combine_chunks()
-        triples = enc.dictionary.to_pylist()
-        codes = _np(enc.indices)
-        _, first = np.unique(codes, return_index=True)
-        prod_ids = list(prods.values())
-        existing = {}
-        for r in conn.execute(select(t.characteristic).where(t.characteristic.c.product_id.in_(prod_ids))):
-            existing[(r.product_id, r.key)] = r
-        chars = []
+        ch_codes, ch_i = _codes(table.column("characteristic"))
+        char_u, char_first, char_inv = _unique(pair_inv.astype(np.int64) * len(ch_codes) + ch_i,
+                                               pair_u.size * len(ch_codes))
+        existing = {(r.product_id, r.key): r for r in conn.execute(
+            select(t.characteristic).where(t.characteristic.c.product_id.in_(prod_of_pair.tolist())))}
+        chars = []  # (id, unit, nominal, lower, upper) per distinct characteristic
         created = 0
-        for ti, trip in enumerate(triples):
-            e, pn, key = trip.split(SEP)
-            pid = prods[e + SEP + pn]
+        col = {c: table.column(c) for c in ("unit", "kind", "characteristic_name", "nominal", "lower_limit",
+                                            "upper_limit", "criticality")}
+        for k, i in enumerate(char_first.tolist()):
+            pid, key = int(product_id[i]), ch_codes[ch_i[i]]
             row = existing.get((pid, key))
-            if row is None:
-                i = int(first[ti])
-                mask = codes == ti
-                unit = table.column("unit")[i].as_py()
-                if unit is None:
-                    raise rows.fail(mask & _np(pc.is_null(table.column("unit"))), "unit",
-                                    f"a unit is required for the new characteristic {key!r}")
-                kind = table.column("kind")[i].as_py()
-                if kind is None:
-                    kind = (CharacteristicKind.SIZE.value
-                            if has_dimension(unit, "[length]") else CharacteristicKind.OTHER.value)
-                try:
-                    ch = Characteristic(
-                        product_id=pid, key=key, name=table.column("characteristic_name")[i].as_py(),
-                        nominal=table.column("nominal")[i].as_py(), lower_limit=table.column("lower_limit")[i].as_py(),
-                        upper_limit=table.column("upper_limit")[i].as_py(), unit=unit, kind=kind,
-                        criticality=table.column("criticality")[i].as_py() or "major")
-                except JingceError as exc:
-                    raise rows.fail(np.arange(n) == i, exc.details.get("field", "characteristic"), exc.message) from None
-                cid = conn.execute(insert(t.characteristic).values(
-                    **ch.model_dump(mode="python", exclude={"id"}))).inserted_primary_key[0]
-                created += 1
-                chars.append((cid, unit, ch.nominal, ch.lower_limit, ch.upper_limit))
-            else:
+            if row is not None:
                 chars.append((row.id, row.unit, row.nominal, row.lower_limit, row.upper_limit))
-        char_id = np.array([c[0] for c in chars], dtype=np.int32)[codes]
-        char_unit = np.array([c[1] for c in chars], dtype=object)[codes]
+                continue
+            unit = col["unit"][i].as_py()
+            if unit is None:
+                raise rows.fail((char_inv == k) & _np(pc.is_null(col["unit"])), "unit",
+                                f"a unit is required for the new characteristic {key!r}")
+            try:
+                kind = col["kind"][i].as_py() or (CharacteristicKind.SIZE.value if has_dimension(unit, "[length]")
+                                                  else CharacteristicKind.OTHER.value)
+                ch = Characteristic(
+                    product_id=pid, key=key, name=col["characteristic_name"][i].as_py(),
+                    nominal=col["nominal"][i].as_py(), lower_limit=col["lower_limit"][i].as_py(),
+                    upper_limit=col["upper_limit"][i].as_py(), unit=unit, kind=kind,
+                    criticality=col["criticality"][i].as_py() or "major")
+            except JingceError as exc:
+                raise rows.fail(np.arange(n) == i, exc.details.get("field", "characteristic"), exc.message) from None
+            cid = conn.execute(insert(t.characteristic).values(**ch.model_dump(mode="python", exclude={"id"}))
+                               ).inserted_primary_key[0]
+            created += 1
+            chars.append((cid, unit, ch.nominal, ch.lower_limit, ch.upper_limit))
+        char_id = np.array([c[0] for c in chars], dtype=np.int32)[char_inv]
+        char_units = sorted({c[1] for c in chars})
+        char_unit_i = np.array([char_units.index(c[1]) for c in chars], dtype=np.int32)[char_inv]
 
         # units: values (and per-row spec) converted to the characteristic's unit --------------
-        row_unit = table.column("unit")
-        unit_pair = _key(pc.fill_null(row_unit, ""), pa.array(char_unit, pa.string()))
+        unit_codes, unit_i = _codes(col["unit"])
         factors = np.ones(n)
-        for pair in pc.unique(unit_pair).to_pylist():
-            src, dst = pair.split(SEP)
-            if src and src != dst:
-                mask = _np(pc.equal(unit_pair, pair))
-                try:
-                    factors[mask] = conversion_factor(src, dst)
-                except JingceError as exc:
-                    raise rows.fail(mask, "unit", exc.message) from None
+        unit_pair = (unit_i.astype(np.int64) + 1) * len(char_units) + char_unit_i
+        pairs, pair_rows, _ = _unique(unit_pair, (len(unit_codes) + 1) * len(char_units))
+        for pair, i in zip(pairs.tolist(), pair_rows.tolist(), strict=True):
+            if unit_i[i] < 0 or unit_codes[unit_i[i]] == char_units[char_unit_i[i]]:
+                continue
+            src, dst = unit_codes[unit_i[i]], char_units[char_unit_i[i]]
+            mask = unit_pair == pair
+            try:
+                factors[mask] = conversion_factor(src, dst)
+            except JingceError as exc:
+                raise rows.fail(mask, "unit", exc.message) from None
 
-        def spec(col: str, idx: int) -> np.ndarray:
-            given = _np(table.column(col)).astype(np.float64)  # null -> nan
-            registry_value = np.array([np.nan if c[idx] is None else c[idx] for c in chars])[codes]
+        converted = bool(np.any(factors != 1.0))
+
+        def spec(name: str, idx: int) -> np.ndarray:
+            given = np.asarray(_np(col[name]), dtype=np.float64)  # null -> nan
+            if col[name].null_count == 0:
+                return given * factors if converted else given
+            registry_value = np.array([np.nan if c[idx] is None else c[idx] for c in chars])[char_inv]
             return np.where(np.isnan(given), registry_value, given * factors)
 
         nominal, lower, upper = spec("nominal", 2), spec("lower_limit", 3), spec("upper_limit", 4)
-        inverted = lower >= upper
+        with np.errstate(invalid="ignore"):
+            inverted = lower >= upper
         if inverted.any():
             raise rows.fail(inverted, "lower_limit", "must be < upper_limit")
         value = value * factors
 
         # instruments ------------------------------------------------------------------------
-        inst_col = table.column("instrument")
-        inst_codes = [c for c in pc.unique(inst_col).to_pylist() if c is not None]
-        insts = {}
+        inst_codes, inst_i = _codes(table.column("instrument"))
+        instrument_id = pa.nulls(n, pa.int32())
         if inst_codes:
+            known = {}
             for r in conn.execute(select(t.instrument).where(t.instrument.c.code.in_(inst_codes))):
                 if actor.is_admin or r.tenant_id == actor.tenant_id:
-                    insts[r.code] = r.id
-            for c in inst_codes:
-                if c not in insts:
-                    raise rows.fail(_np(pc.equal(inst_col, c)), "instrument", f"unknown instrument {c!r}")
-        instrument_id = _lookup(inst_col, list(insts), list(insts.values())) if insts else pa.nulls(n, pa.int32())
+                    known[r.code] = r.id
+            for k, c in enumerate(inst_codes):
+                if c not in known:
+                    raise rows.fail(inst_i == k, "instrument", f"unknown instrument {c!r}")
+            ids = np.array([known[c] for c in inst_codes] + [0], dtype=np.int32)
+            instrument_id = pa.array(ids[inst_i], mask=inst_i < 0)
 
-        # zones, stages, statuses -------------------------------------------------------------
-        zone = table.column("zone")
-        if pc.any(pc.is_null(zone)).as_py():
-            zones = sorted(set(site_zone.values()))
-            zone_idx = np.zeros(int(site_id.max()) + 1, dtype=np.int32)
-            for sid, z in site_zone.items():
-                zone_idx[sid] = zones.index(z)
-            zone = pc.coalesce(zone, pc.take(pa.array(zones, pa.string()), pa.array(zone_idx[site_id])))
+        # zones and times --------------------------------------------------------------------
+        zone_codes, zone_i = _codes(table.column("zone"))
+        site_zone_codes = sorted(set(site_zone.values()))
+        zones = sorted(set(zone_codes) | set(site_zone_codes))
+        zone_of_site = np.zeros(int(site_id.max()) + 1, dtype=np.int32)
+        for sid, z in site_zone.items():
+            zone_of_site[sid] = zones.index(z)
+        remap = np.array([zones.index(z) for z in zone_codes] + [0], dtype=np.int32)
+        zone_idx = zone_of_site[site_id] if not zone_codes else np.where(zone_i >= 0, remap[zone_i],
+                                                                          zone_of_site[site_id])
         utc = table.column("measured_at")
         no_utc = _np(pc.is_null(utc))
         if no_utc.any():
             no_time = no_utc & _np(pc.is_null(table.column("local_time")))
             if no_time.any():
                 raise rows.fail(no_time, "time", "a time is required")
-        utc_np = np.array(_np(pc.fill_null(pc.cast(utc, pa.int64()), 0))) if no_utc.any() else None
+        utc_us = np.array(_np(pc.fill_null(pc.cast(utc, pa.int64()), 0)), dtype=np.int64)
         offset = np.zeros(n, dtype=np.int16)
-        for z in pc.unique(zone).to_pylist():
-            mask = _np(pc.equal(zone, z))
+        for zi in _unique(zone_idx.astype(np.int64), len(zones))[0].tolist():
+            z = zones[zi]
+            mask = zone_idx == zi
             try:
                 ZoneInfo(z)
             except (ZoneInfoNotFoundError, ValueError):
@@ -314,62 +376,68 @@ class IngestMixin(StoreBase):
             if local_rows.any():  # wall-clock times: read them in the zone (DST gaps/folds: earliest)
                 local = pc.filter(table.column("local_time"), pa.array(local_rows))
                 as_utc = pc.assume_timezone(local, timezone=z, ambiguous="earliest", nonexistent="earliest")
-                utc_np[local_rows] = _np(pc.cast(as_utc, pa.int64()))
-            sel = pc.filter(utc, pa.array(mask)) if utc_np is None else pa.array(
-                utc_np[mask], pa.int64()).cast(pa.timestamp("us", tz="UTC"))
-            local = pc.local_timestamp(pc.cast(sel, pa.timestamp("us", tz=z)))
-            minutes = (_np(pc.cast(local, pa.int64())) - _np(pc.cast(sel, pa.int64()))) // 60_000_000
-            offset[mask] = minutes.astype(np.int16)
-        if utc_np is not None:
-            utc = pa.array(utc_np, pa.int64()).cast(pa.timestamp("us", tz="UTC"))
-        stage = pc.fill_null(table.column("stage"), "in_process")
-        bad = ~_np(pc.is_in(stage, value_set=pa.array(STAGES)))
-        if bad.any():
-            raise rows.fail(bad, "stage", f"must be one of {', '.join(STAGES)}")
-        status = pc.fill_null(table.column("status"), "valid")
-        bad = ~_np(pc.is_in(status, value_set=pa.array(STATUSES)))
-        if bad.any():
-            raise rows.fail(bad, "status", f"must be one of {', '.join(STATUSES)}")
+                utc_us[local_rows] = _np(pc.cast(as_utc, pa.int64()))
+            offset[mask] = _utc_offsets_min(utc_us[mask], z)
+        stage_codes, stage_i = _codes(table.column("stage"))
+        status_codes, status_i = _codes(table.column("status"))
+        for name, codes_, idx_, allowed in (("stage", stage_codes, stage_i, STAGES),
+                                            ("status", status_codes, status_i, STATUSES)):
+            for k, v in enumerate(codes_):
+                if v not in allowed:
+                    raise rows.fail(idx_ == k, name, f"must be one of {', '.join(allowed)}, got {v!r}")
+        stage_codes, stage_i = [*stage_codes, "in_process"], np.where(stage_i < 0, len(stage_codes), stage_i)
+        status_codes, status_i = [*status_codes, "valid"], np.where(status_i < 0, len(status_codes), status_i)
 
         # parts (serials) --------------------------------------------------------------------
         serial = table.column("serial")
         has_serial = pc.is_valid(serial)
         if pc.any(has_serial).as_py():
-            too_long = _np(pc.greater(pc.utf8_length(pc.fill_null(serial, "")), 128))
-            if too_long.any():
-                raise rows.fail(too_long, "serial", "must be at most 128 characters")
-            pairs_tbl = pa.table({"product_id": product_id, "serial": serial}).filter(has_serial)
+            pairs_tbl = pa.table({"product_id": product_id, "serial": serial})
+            if serial.null_count:
+                pairs_tbl = pairs_tbl.filter(has_serial)
             uniq = pairs_tbl.group_by(["product_id", "serial"]).aggregate([])
+            if pc.max(pc.utf8_length(uniq.column("serial"))).as_py() > 128:
+                too_long = _np(pc.greater(pc.utf8_length(pc.fill_null(serial, "")), 128))
+                raise rows.fail(too_long, "serial", "must be at most 128 characters")
             self._insert_parts(conn, uniq.column("product_id").to_pylist(), uniq.column("serial").to_pylist())
 
+        # sorted by (enterprise, month, characteristic, time, position) as the lake keeps it,
+        # permuting integer codes rather than strings
+        months = _months(utc_us)
+        part_key = (ent_id << 43) | (months << 31) | char_id.astype(np.int64)
+        position = _np(table.column("position"))
+        perm = np.lexsort((position, utc_us, part_key))
+        zero = np.zeros(n, np.int32)
         lake = pa.table({
-            "enterprise_id": ent_id, "site_id": pa.array(site_id), "product_id": product_id,
-            "part_number": table.column("part_number"), "serial": serial, "characteristic_id": pa.array(char_id),
-            "characteristic": table.column("characteristic"), "nominal": pa.array(nominal, from_pandas=True),
-            "lower_limit": pa.array(lower, from_pandas=True), "upper_limit": pa.array(upper, from_pandas=True),
-            "unit": pa.array(char_unit, pa.string()), "value": pa.array(value), "status": status,
-            "measured_at": utc, "utc_offset_min": pa.array(offset), "zone": zone, "stage": stage,
-            "operator": table.column("operator"), "machine": table.column("machine"), "instrument_id": instrument_id,
-            "source_format": pa.array(np.full(n, source_format, dtype=object), pa.string()),
-            "source_hash": pa.array(np.full(n, source_hash, dtype=object), pa.string()),
-            "position": table.column("position"),
-            "batch": pa.array(np.full(n, content_hash, dtype=object), pa.string()),
-        }).cast(LAKE_SCHEMA)
-        return lake, (created, len(new_prod))
+            "enterprise_id": pa.array(ent_id[perm], pa.int32()), "site_id": pa.array(site_id[perm], pa.int32()),
+            "product_id": pa.array(product_id[perm], pa.int32()), "part_number": _dict(pn_codes, pn_i[perm]),
+            "serial": pc.take(serial, pa.array(perm)), "characteristic_id": pa.array(char_id[perm]),
+            "characteristic": _dict(ch_codes, ch_i[perm]),
+            "nominal": _nullable(nominal[perm]), "lower_limit": _nullable(lower[perm]),
+            "upper_limit": _nullable(upper[perm]),
+            "unit": _dict(char_units, char_unit_i[perm]), "value": pa.array(value[perm]),
+            "status": _dict(status_codes, status_i[perm]),
+            "measured_at": pa.array(utc_us[perm], pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+            "utc_offset_min": pa.array(offset[perm]), "zone": _dict(zones, zone_idx[perm]),
+            "stage": _dict(stage_codes, stage_i[perm]),
+            "operator": _dict_column(table.column("operator"), perm),
+            "machine": _dict_column(table.column("machine"), perm),
+            "instrument_id": pc.take(instrument_id, pa.array(perm)),
+            "source_format": _dict([source_format], zero), "source_hash": _dict([source_hash], zero),
+            "position": pa.array(position[perm], pa.int64()), "batch": _dict([content_hash], zero),
+        })
+        return lake, (created, new_products)
 
     def _insert_parts(self, conn, product_ids: list[int], serials: list[str]) -> None:
-        """Insert (product, serial) pairs that are not registered yet."""
-        rows = [{"product_id": p, "serial": s} for p, s in zip(product_ids, serials, strict=True)]
-        dialect = conn.dialect.name
-        for i in range(0, len(rows), 5000):
-            chunk = rows[i:i + 5000]
-            if dialect == "sqlite":
-                conn.execute(sqlite.insert(t.part).on_conflict_do_nothing(), chunk)
-            elif dialect == "postgresql":
-                conn.execute(postgresql.insert(t.part).on_conflict_do_nothing(), chunk)
-            else:  # pragma: no cover - other backends
-                have = set(conn.execute(select(t.part.c.product_id, t.part.c.serial).where(
-                    tuple_(t.part.c.product_id, t.part.c.serial).in_([(r["product_id"], r["serial"]) for r in chunk]))))
-                new = [r for r in chunk if (r["product_id"], r["serial"]) not in have]
-                if new:
-                    conn.execute(insert(t.part), new)
+        """Insert (product, serial) pairs that are not registered yet (one driver-level batch)."""
+        pairs = list(zip(product_ids, serials, strict=True))
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("INSERT OR IGNORE INTO part (product_id, serial) VALUES (?, ?)", pairs)
+        elif conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("INSERT INTO part (product_id, serial) VALUES (%s, %s) ON CONFLICT DO NOTHING", pairs)
+        else:  # pragma: no cover - other backends
+            have = set(conn.execute(select(t.part.c.product_id, t.part.c.serial).where(
+                tuple_(t.part.c.product_id, t.part.c.serial).in_(pairs))))
+            new = [{"product_id": p, "serial": s} for p, s in pairs if (p, s) not in have]
+            if new:
+                conn.execute(insert(t.part), new)

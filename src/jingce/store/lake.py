@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -24,6 +24,14 @@ import pyarrow.parquet as pq
 from jingce.model.batch import LAKE_SCHEMA
 
 ROW_GROUP_SIZE = 256 * 1024
+_HIGH_CARDINALITY = {"serial"}
+WRITE_SCHEMA = pa.schema([
+    pa.field(f.name, pa.dictionary(pa.int32(), pa.string()), f.nullable)
+    if pa.types.is_string(f.type) and f.name not in _HIGH_CARDINALITY else f
+    for f in LAKE_SCHEMA
+])
+"""The lake schema in memory while writing: low-cardinality strings as dictionaries, so that sorting
+and writing move integer codes, not strings. Files still hold plain string columns."""
 _DICT_COLUMNS = [
     "enterprise_id",
     "site_id",
@@ -74,62 +82,58 @@ class Lake:
     def path(self, relative: str) -> Path:
         return self.root / relative
 
-    def write_batch(self, table: pa.Table, batch: str) -> list[LakeFile]:
-        """Sort ``table`` (of :data:`LAKE_SCHEMA`) and write one file per enterprise-month.
+    def write_batch(self, table: pa.Table, batch: str, *, presorted: bool = False) -> list[LakeFile]:
+        """Write ``table`` (of :data:`LAKE_SCHEMA`) as one file per enterprise-month.
 
-        Each file is written to a temporary name, flushed to disk and renamed into place, so a
-        file under its final name is always complete. Names derive from the batch hash, so a
-        retried batch overwrites its own leftovers instead of adding files.
+        Rows are sorted by (enterprise, month, characteristic, time, position) unless the caller
+        says they already are. Each file is written to a temporary name, flushed to disk and
+        renamed into place, so a file under its final name is always complete. Names derive from
+        the batch hash, so a retried batch overwrites its own leftovers instead of adding files.
         """
         if table.num_rows == 0:
             return []
-        table = table.cast(LAKE_SCHEMA)
-        month = pc.strftime(table.column("measured_at"), format="%Y-%m")
-        keyed = table.append_column("_month", month)
-        keyed = keyed.sort_by(
-            [("enterprise_id", "ascending"), ("_month", "ascending"), ("characteristic_id", "ascending"),
-             ("measured_at", "ascending"), ("position", "ascending")]
-        )
+        table = table.cast(WRITE_SCHEMA)
+        ent = np.asarray(table.column("enterprise_id").to_numpy(), dtype=np.int64)
+        utc = np.asarray(pc.cast(table.column("measured_at"), pa.int64()).to_numpy(), dtype=np.int64)
+        months = utc.astype("datetime64[us]").astype("datetime64[M]").astype(np.int64)
+        if not presorted:
+            char = np.asarray(table.column("characteristic_id").to_numpy(), dtype=np.int64)
+            perm = np.lexsort((table.column("position").to_numpy(), utc, char, months, ent))
+            table, ent, utc, months = table.take(pa.array(perm)), ent[perm], utc[perm], months[perm]
+        change = np.flatnonzero((np.diff(ent) != 0) | (np.diff(months) != 0)) + 1
+        starts = np.concatenate(([0], change)).tolist()
+        stops = np.concatenate((change, [table.num_rows])).tolist()
         files = []
-        for start, stop in _partition_boundaries(keyed):
-            part = keyed.slice(start, stop - start)
-            e = int(part.column("enterprise_id")[0].as_py())
-            m = part.column("_month")[0].as_py()
-            part = part.drop_columns(["_month"])
+        for start, stop in zip(starts, stops, strict=True):
+            part = table.slice(start, stop - start)
+            e = int(ent[start])
+            m = str(np.datetime64(int(months[start]), "M"))
             rel = f"enterprise={e}/month={m}/{batch[:24]}.parquet"
             nbytes = self._write_file(part, rel)
             chars = part.column("characteristic_id")
-            times = part.column("measured_at")
-            files.append(
-                LakeFile(
-                    path=rel,
-                    enterprise_id=e,
-                    month=m,
-                    rows=part.num_rows,
-                    bytes=nbytes,
-                    min_characteristic_id=int(chars[0].as_py()),
-                    max_characteristic_id=int(chars[-1].as_py()),
-                    min_time=pc.min(times).as_py(),
-                    max_time=pc.max(times).as_py(),
-                )
-            )
+            files.append(LakeFile(
+                path=rel, enterprise_id=e, month=m, rows=part.num_rows, bytes=nbytes,
+                min_characteristic_id=int(pc.min(chars).as_py()), max_characteristic_id=int(pc.max(chars).as_py()),
+                min_time=_utc(int(utc[start:stop].min())), max_time=_utc(int(utc[start:stop].max()))))
         return files
 
     def _write_file(self, table: pa.Table, rel: str) -> int:
         final = self.root / rel
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.with_name(final.name + f".tmp-{os.getpid()}")
-        pq.write_table(
-            table,
+        with pq.ParquetWriter(
             tmp,
+            WRITE_SCHEMA,
             compression="zstd",
             compression_level=3,
             use_dictionary=_DICT_COLUMNS,
             column_encoding=_ENCODINGS,
-            row_group_size=ROW_GROUP_SIZE,
             write_statistics=True,
             write_page_index=True,
-        )
+            store_schema=False,  # readers see the plain LAKE_SCHEMA types, not the in-memory dictionaries
+        ) as writer:
+            writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
+            writer.add_key_value_metadata({k.decode(): v.decode() for k, v in LAKE_SCHEMA.metadata.items()})
         fd = os.open(tmp, os.O_RDONLY)
         try:
             os.fsync(fd)
@@ -165,15 +169,8 @@ class Lake:
         )
 
 
-def _partition_boundaries(table: pa.Table) -> list[tuple[int, int]]:
-    """Start and stop of each (enterprise, month) run in a table sorted by both."""
-    ent = table.column("enterprise_id").to_numpy()
-    mon = table.column("_month").combine_chunks()
-    mon_codes = pc.dictionary_encode(mon).indices.to_numpy(zero_copy_only=False)
-    change = np.flatnonzero((np.diff(ent) != 0) | (np.diff(mon_codes) != 0)) + 1
-    starts = np.concatenate([[0], change])
-    stops = np.concatenate([change, [table.num_rows]])
-    return list(zip(starts.tolist(), stops.tolist(), strict=True))
+def _utc(us: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
 
 
 def _duck_type(t: pa.DataType) -> str:
