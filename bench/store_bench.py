@@ -1,8 +1,8 @@
 """Foundation benchmarks (issue 2): the store against plain pyarrow (the floor), side by side.
 
     python bench/store_bench.py ingest   # store.ingest vs pq.write_table, alternating in one process
-    python bench/store_bench.py read     # 20 M values of one enterprise-month: store vs pq.read_table
-    python bench/store_bench.py history  # one characteristic's 1 M values from a 20 M lake
+    python bench/store_bench.py read     # 20 M values of one enterprise-month, and one characteristic's
+                                         # 1 M values of them: store vs pyarrow, before/after compaction
     python bench/store_bench.py csv-prepare   # then compare with ../shared/tools/sidebyside.py:
         "jingce ingest bench/_work/csv/m.csv --data bench/_work/csv/data-<fresh>"  vs  "python bench/store_bench.py csv-floor"
 
@@ -105,8 +105,6 @@ def bench_ingest(n: int = 2_000_000, rounds: int = 5) -> None:
 def build_lake(n_chars: int = 20, per_char: int = 1_000_000, batch: int = 2_000_000) -> Store:
     """A 20 M-value lake: one enterprise-month, 20 characteristics of 1 M values each."""
     root = WORK / "lake20m"
-    if (root / "registry.sqlite").exists():
-        return Store(Settings(data_dir=root))
     st = fresh_store(root)
     admin = st.bootstrap()
     n = n_chars * per_char
@@ -120,48 +118,57 @@ def build_lake(n_chars: int = 20, per_char: int = 1_000_000, batch: int = 2_000_
     return st
 
 
+def _files(st: Store) -> list[str]:
+    from sqlalchemy import select
+
+    from jingce.store import tables as t
+
+    with st.engine.connect() as conn:
+        return [str(st.lake.path(p)) for p in conn.execute(
+            select(t.lake_file.c.path).where(t.lake_file.c.active.is_(True))).scalars()]
+
+
 def bench_read(rounds: int = 5) -> None:
+    """20 M values of one enterprise-month: as ingested (10 batch files), then compacted (1 file)."""
     st = build_lake()
     admin = st.bootstrap()
-    files = [str(p) for p in sorted((st.lake.root / "enterprise=1" / "month=2026-03").glob("*.parquet"))]
     cols = ("characteristic_id", "measured_at", "value")
     n = st.lake_stats()["rows"]
+    for label in ("10 batch files", "compacted to 1 file"):
+        if label.startswith("compacted"):
+            st.compact(admin)
+        files = _files(st)
 
-    def store_read():
-        t = st.measurements(admin, enterprise_id=1, columns=cols)
-        assert t.num_rows == n
+        def store_scan():
+            assert st.scan(admin, enterprise_id=1, month="2026-03", columns=cols).num_rows == n
 
-    def floor():
-        t = pq.read_table(files, columns=list(cols))
-        assert t.num_rows == n
+        def store_sorted():
+            for _e, tab in st.sorted_tables(admin, columns=cols):
+                assert tab.num_rows == n
 
-    ta, tb = _alternate(store_read, floor, rounds)
-    _report("store.measurements (time-ordered)", ta, "pyarrow read_table", tb, n)
-    ts = []
-    for _ in range(rounds):
-        t = time.perf_counter()
-        for _e, tab in st.sorted_tables(admin, columns=cols):
-            assert tab.num_rows == n
-        ts.append(time.perf_counter() - t)
-    _report("store.sorted_tables (by characteristic, time)", ts, "pyarrow read_table", tb, n)
+        def floor(files=files):
+            assert pq.read_table(files, columns=list(cols)).num_rows == n
+
+        ta, tb = _alternate(store_scan, floor, rounds)
+        _report(f"[{label}] store.scan", ta, "pyarrow read_table", tb, n)
+        ta, tb = _alternate(store_sorted, floor, rounds)
+        _report(f"[{label}] store.sorted_tables (characteristic, time order)", ta, "pyarrow read_table", tb, n)
+        bench_history(st, files, label)
 
 
-def bench_history(rounds: int = 7) -> None:
-    st = build_lake()
+def bench_history(st: Store, files: list[str], label: str, rounds: int = 7) -> None:
     admin = st.bootstrap()
     cid = st.find_characteristic(admin, "E1", "P1", "C7").id
-    files = [str(p) for p in sorted((st.lake.root / "enterprise=1" / "month=2026-03").glob("*.parquet"))]
 
     def store_history():
-        t = st.values(admin, cid, columns=("measured_at", "value"))
-        assert t.num_rows == 1_000_000
+        assert st.values(admin, cid, columns=("measured_at", "value")).num_rows == 1_000_000
 
     def floor():
         t = pq.read_table(files, columns=["measured_at", "value"], filters=[("characteristic_id", "=", cid)])
         assert t.num_rows == 1_000_000
 
     ta, tb = _alternate(store_history, floor, rounds)
-    _report("store.values (1 M of 20 M, time-ordered)", ta, "pyarrow filtered read", tb, 1_000_000)
+    _report(f"[{label}] store.values (1 M of 20 M, time-ordered)", ta, "pyarrow filtered read", tb, 1_000_000)
 
 
 def csv_prepare(n: int = 1_000_000) -> None:
@@ -198,5 +205,5 @@ def csv_floor() -> None:
 
 if __name__ == "__main__":
     WORK.mkdir(parents=True, exist_ok=True)
-    {"ingest": bench_ingest, "read": bench_read, "history": bench_history, "csv-prepare": csv_prepare,
+    {"ingest": bench_ingest, "read": bench_read, "csv-prepare": csv_prepare,
      "csv-jingce": csv_jingce, "csv-floor": csv_floor}[sys.argv[1]]()

@@ -10,8 +10,6 @@ from rich.table import Table
 
 from jingce.cli.common import DataOption, console, open_store, progress
 from jingce.cli.text import t
-from jingce.services.demo.build import build_demo
-from jingce.services.summary import CPK_CLASSES, quality_summary
 
 
 def demo(
@@ -20,6 +18,9 @@ def demo(
     scale: float = typer.Option(1.0, "--scale", help="fraction of the full demo (1.0: ~2.5 million values)"),
 ) -> None:
     """Build the demo region (reused if there) and print its quality summary / 构建示例地区并打印质量概况."""
+    from jingce.services.demo.build import build_demo  # heavy imports only for this command
+    from jingce.services.summary import quality_summary
+
     store = open_store(data)
     t0 = time.perf_counter()
     with progress() as bar:
@@ -44,6 +45,8 @@ def demo(
 
 
 def print_summary(summary) -> None:
+    from jingce.services.summary import CPK_CLASSES
+
     classes = "/".join(c[0] for c in CPK_CLASSES)
     for chain, rows in summary.chains().items():
         table = Table(title=f"{t('industry chain', '产业链')}: {chain}")

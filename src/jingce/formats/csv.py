@@ -40,6 +40,7 @@ import csv as _stdcsv
 import io
 import re
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -79,15 +80,21 @@ def _decode(data: bytes, name: str, encoding: str | None) -> str:
     raise FormatError("not UTF-8 or GB18030 text", file=name)  # pragma: no cover - gb18030 decodes any bytes
 
 
+def _is_utf8(text: str, data: bytes) -> bool:
+    """Whether ``text`` was decoded from ``data`` as UTF-8 (so the bytes can go to Arrow as they are)."""
+    return len(text) == len(data) or text.encode("utf-8") == data
+
+
 def _delimiter(header: str) -> str:
     counts = {d: header.count(d) for d in (",", ";", "\t")}
     return max(counts, key=counts.get)
 
 
-def _line_numbers(text: str, delimiter: str, n: int) -> list[int]:
-    """Line of each data record (1-based, the header is line 1), exact even with quoted newlines."""
-    if text.count("\n") - (1 if text.endswith("\n") else 0) == n and '"' not in text:
-        return list(range(2, n + 2))
+def _line_numbers(text: str, delimiter: str, n: int) -> pa.Array:
+    """Line of each data record (1-based, the header is line 1), exact even with quoted newlines
+    or blank lines; when the file has exactly one line per record this is just ``i + 2``."""
+    if text.count("\n") - (1 if text.endswith("\n") else 0) == n:
+        return pa.array(np.arange(2, n + 2, dtype=np.int64))
     reader = _stdcsv.reader(io.StringIO(text), delimiter=delimiter)
     next(reader, None)
     lines, prev = [], reader.line_num
@@ -95,7 +102,7 @@ def _line_numbers(text: str, delimiter: str, n: int) -> list[int]:
         if row:
             lines.append(prev + 1)
         prev = reader.line_num
-    return lines[:n] + [0] * max(0, n - len(lines))
+    return pa.array(lines[:n] + [0] * max(0, n - len(lines)), pa.int64())
 
 
 def _first_ragged_line(text: str, delimiter: str, width: int) -> tuple[int, int] | None:
@@ -145,13 +152,16 @@ def read(data: bytes, name: str = "<csv>", *, encoding: str | None = None, decim
 
 def _read(data: bytes, name: str, encoding: str | None, decimal: str, defaults: dict | None,
           skip_bad: bool) -> ReadResult:
-    text = _decode(data, name, encoding)
-    if "\x00" in text:
+    if b"\x00" in data:
         raise FormatError("NUL characters: not a text file", file=name)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not text.strip():
+    text = _decode(data, name, encoding)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        data = b""  # re-encode below
+    if not text[:65536].strip() and not text.strip():
         raise FormatError("the file is empty", file=name, line=1)
-    header_line = text.split("\n", 1)[0]
+    end = text.find("\n")
+    header_line = text if end < 0 else text[:end]
     delim = _delimiter(header_line)
     header = [h.strip().strip('"') for h in next(_stdcsv.reader([header_line], delimiter=delim), [])]
     cols = [ALIASES.get(h, h.lower()) for h in header]
@@ -167,8 +177,10 @@ def _read(data: bytes, name: str, encoding: str | None, decimal: str, defaults: 
     if missing:
         raise FormatError(f"missing required column(s) {missing}", file=name, line=1, field=missing[0])
     try:
+        utf8 = data if data and encoding in (None, "utf-8", "utf8") and not data.startswith(b"\xef\xbb\xbf") \
+            and _is_utf8(text, data) else text.encode("utf-8")
         table = pacsv.read_csv(
-            io.BytesIO(text.encode("utf-8")),
+            io.BytesIO(utf8),
             read_options=pacsv.ReadOptions(column_names=cols, skip_rows=1),
             parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in cols},
@@ -184,7 +196,7 @@ def _read(data: bytes, name: str, encoding: str | None, decimal: str, defaults: 
     n = table.num_rows
     if n == 0:
         raise FormatError("the file has a header but no rows", file=name, line=2)
-    lines = pa.array(_line_numbers(text, delim, n), pa.int64())
+    lines = _line_numbers(text, delim, n)
     skipped: list[FormatError] = []
     bad_rows = pa.array([False] * n)
 
@@ -220,6 +232,12 @@ def _read(data: bytes, name: str, encoding: str | None, decimal: str, defaults: 
         col = out[c]
         if decimal == ",":
             col = pc.replace_substring(col, ",", ".")
+        try:  # the common case: every field is a plain finite number
+            as_float = pc.cast(col, pa.float64())
+            if as_float.null_count == len(as_float) or pc.all(pc.is_finite(as_float)).as_py():
+                return as_float
+        except pa.ArrowInvalid:
+            pass  # find and report the bad fields below
         ok = pc.match_substring_regex(col, _NUMBER)
         bad(pc.and_(pc.is_valid(col), pc.invert(pc.fill_null(ok, False))), c, "expected a number")
         col = pc.if_else(pc.fill_null(ok, False), col, pa.scalar(None, pa.string()))

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from jingce.settings import Settings
 from jingce.store import audit
 from jingce.store import tables as t
+from jingce.store.compaction import CompactionMixin
 from jingce.store.ingest import IngestMixin, IngestResult
 from jingce.store.metrology import CalibrationChain, ChainLink, ChainNode
 from jingce.store.queries import Lineage, LineageNode, QueriesMixin
@@ -18,7 +19,7 @@ from jingce.store.registry import RegistryMixin
 from jingce.store.tenancy import Actor, Visibility
 
 
-class Store(IngestMixin, QueriesMixin, RegistryMixin):
+class Store(IngestMixin, CompactionMixin, QueriesMixin, RegistryMixin):
     """One interface over the registry, the lake and the audit log (habit 6 of DESIGN.md)."""
 
     @classmethod

@@ -73,6 +73,9 @@ class LakeFile:
     max_time: datetime
 
 
+_TIME_COLUMNS = {"measured_at": pa.timestamp("us", tz="UTC"), "local_time": pa.timestamp("us")}
+
+
 class Lake:
     """Reader and writer of the Parquet lake under ``root``."""
 
@@ -108,7 +111,7 @@ class Lake:
             part = table.slice(start, stop - start)
             e = int(ent[start])
             m = str(np.datetime64(int(months[start]), "M"))
-            rel = f"enterprise={e}/month={m}/{batch[:24]}.parquet"
+            rel = f"enterprise={e}/month={m}/{batch}.parquet"
             nbytes = self._write_file(part, rel)
             chars = part.column("characteristic_id")
             files.append(LakeFile(
@@ -157,6 +160,45 @@ class Lake:
         con.execute("SET TimeZone = 'UTC'")
         return con
 
+    @staticmethod
+    def select_sql(columns: tuple[str, ...] | list[str], prefix: str = "") -> str:
+        """The SELECT list for ``columns``; times travel as epoch microseconds (DuckDB's conversion
+        of TIMESTAMPTZ to Arrow costs more than reading the column) and :meth:`fetch` restores them."""
+        out = []
+        for c in columns:
+            out.append(f"epoch_us({prefix}{c}) AS {c}" if c in _TIME_COLUMNS else f"{prefix}{c}")
+        return ", ".join(out)
+
+    @staticmethod
+    def fetch(relation) -> pa.Table:
+        """Run a DuckDB relation built with :meth:`select_sql` into an Arrow table."""
+        table = relation.to_arrow_table()
+        for name, typ in _TIME_COLUMNS.items():
+            if name in table.column_names:
+                i = table.column_names.index(name)
+                table = table.set_column(i, name, table.column(i).cast(typ))
+        return table
+
+    def scan(self, relative_paths: list[str], columns, row_filter=None, *, valid_only: bool = False) -> pa.Table:
+        """Read the listed files in storage order (``local_time`` computed), filtered by a pyarrow
+        expression over the stored columns."""
+        import pyarrow.dataset as ds
+
+        if valid_only:
+            valid = pc.field("status") == "valid"
+            row_filter = valid if row_filter is None else row_filter & valid
+        stored = [c for c in columns if c != "local_time"]
+        need = set(stored) | ({"measured_at", "utc_offset_min"} if "local_time" in columns else set())
+        if not relative_paths:
+            return pa.table({c: pa.array([], LAKE_SCHEMA.field(c).type) for c in stored})
+        dataset = ds.dataset([str(self.root / p) for p in relative_paths], format="parquet", schema=LAKE_SCHEMA)
+        table = dataset.to_table(columns=sorted(need), filter=row_filter)
+        if "local_time" in columns:
+            local = pc.add(pc.cast(pc.cast(table.column("measured_at"), pa.int64()), pa.int64()),
+                           pc.multiply(pc.cast(table.column("utc_offset_min"), pa.int64()), 60_000_000))
+            table = table.append_column("local_time", pc.cast(local, pa.timestamp("us")))
+        return table.select(list(columns))
+
     def relation_sql(self, relative_paths: list[str]) -> str:
         """SQL of a relation over the listed files (with ``local_time`` computed)."""
         if not relative_paths:
@@ -165,7 +207,7 @@ class Lake:
         files = ", ".join("'" + (self.root / p).as_posix().replace("'", "''") + "'" for p in relative_paths)
         return (
             f"(SELECT *, CAST(measured_at AS TIMESTAMP) + to_minutes(utc_offset_min) AS local_time "
-            f"FROM read_parquet([{files}]))"
+            f"FROM read_parquet([{files}], hive_partitioning = false))"
         )
 
 

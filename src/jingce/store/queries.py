@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pyarrow as pa
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 
 from jingce.errors import InvalidInputError, NotFoundError
 from jingce.model.batch import STAGES
@@ -58,9 +58,14 @@ class QueriesMixin(MetrologyMixin, StoreBase):
     def _files(self, conn, vis: Visibility, *, enterprise_ids=None, characteristic_id=None, start=None, end=None,
                batch=None):
         q = select(t.lake_file.c.path).where(t.lake_file.c.active.is_(True))
-        if batch is not None:
-            q = q.join(t.ingest_batch, t.ingest_batch.c.id == t.lake_file.c.batch_id).where(
-                t.ingest_batch.c.content_hash == batch)
+        if batch is not None:  # the batch's own files, or the compacted files of its partitions
+            parts = conn.execute(
+                select(t.lake_file.c.enterprise_id, t.lake_file.c.month)
+                .join(t.ingest_batch, t.ingest_batch.c.id == t.lake_file.c.batch_id)
+                .where(t.ingest_batch.c.content_hash == batch)).all()
+            if not parts:
+                return []
+            q = q.where(tuple_(t.lake_file.c.enterprise_id, t.lake_file.c.month).in_([tuple(p) for p in parts]))
         allowed = vis.data_enterprises()
         if allowed is not None:
             q = q.where(t.lake_file.c.enterprise_id.in_(sorted(allowed)))
@@ -123,11 +128,11 @@ class QueriesMixin(MetrologyMixin, StoreBase):
             params.append(_ts(end))
         if valid_only:
             where.append("status = 'valid'")
-        sql = (f"SELECT {', '.join(columns)} FROM {self.lake.relation_sql(files)} WHERE {' AND '.join(where)} "
-               f"ORDER BY measured_at, batch, position" + (f" LIMIT {int(limit)}" if limit else ""))
+        sql = (f"SELECT {self.lake.select_sql(columns)} FROM {self.lake.relation_sql(files)} "
+               f"WHERE {' AND '.join(where)} ORDER BY measured_at, position" + (f" LIMIT {int(limit)}" if limit else ""))
         con = self.lake.connect()
         try:
-            return con.sql(sql, params=params).to_arrow_table()
+            return self.lake.fetch(con.sql(sql, params=params))
         finally:
             con.close()
 
@@ -139,14 +144,36 @@ class QueriesMixin(MetrologyMixin, StoreBase):
         self.get_characteristic(actor, characteristic_id)
         return self.measurements(actor, characteristic_id=characteristic_id, **filters)
 
+    def scan(self, actor: Actor, *, enterprise_id: int | None = None, month: str | None = None,
+             columns: tuple[str, ...] = VALUE_COLUMNS, valid_only: bool = False) -> pa.Table:
+        """Visible measurements in storage order (each file sorted by characteristic and time),
+        without sorting: the fastest way to read a partition (``month`` as ``YYYY-MM``). A plain
+        scan needs no SQL, so it is read with pyarrow directly."""
+        bad = [c for c in columns if c not in VALUE_COLUMNS]
+        if bad:
+            raise InvalidInputError(f"unknown column(s) {bad}", field="columns")
+        with self._read() as conn:
+            vis = self.visibility(actor, conn)
+            q = select(t.lake_file.c.path).where(t.lake_file.c.active.is_(True))
+            allowed = vis.data_enterprises()
+            if allowed is not None:
+                q = q.where(t.lake_file.c.enterprise_id.in_(sorted(allowed)))
+            if enterprise_id is not None:
+                q = q.where(t.lake_file.c.enterprise_id == enterprise_id)
+            if month is not None:
+                q = q.where(t.lake_file.c.month == month)
+            files = list(conn.execute(q.order_by(t.lake_file.c.enterprise_id, t.lake_file.c.month,
+                                                 t.lake_file.c.path)).scalars())
+        return self.lake.scan(files, columns, vis.arrow_filter(), valid_only=valid_only)
+
     def sorted_tables(self, actor: Actor, *, enterprise_ids: list[int] | None = None,
                       columns: tuple[str, ...] = ("characteristic_id", "measured_at", "value", "nominal",
                                                   "lower_limit", "upper_limit"),
                       valid_only: bool = True) -> Iterator[tuple[int, pa.Table]]:
         """Each visible enterprise's measurements as one Arrow table sorted by (characteristic,
         time), for the batch kernels. A characteristic belongs to one enterprise, so sorting
-        within each enterprise is enough; the lake's files are already sorted this way, which
-        keeps the sort cheap."""
+        within each enterprise is enough; an enterprise whose values sit in one (compacted) file
+        is read in storage order, which is already this order, without sorting."""
         with self._read() as conn:
             vis = self.visibility(actor, conn)
             rows = conn.execute(select(t.lake_file.c.enterprise_id, t.lake_file.c.path)
@@ -164,9 +191,10 @@ class QueriesMixin(MetrologyMixin, StoreBase):
         try:
             for ent, files in by_ent.items():
                 where = [vis.lake_filter()] + (["status = 'valid'"] if valid_only else [])
-                sql = (f"SELECT {', '.join(columns)} FROM {self.lake.relation_sql(files)} WHERE {' AND '.join(where)} "
-                       "ORDER BY characteristic_id, measured_at, batch, position")
-                yield ent, con.sql(sql).to_arrow_table()
+                order = "" if len(files) == 1 else " ORDER BY characteristic_id, measured_at, position"
+                sql = (f"SELECT {self.lake.select_sql(columns)} FROM {self.lake.relation_sql(files)} "
+                       f"WHERE {' AND '.join(where)}")
+                yield ent, self.lake.fetch(con.sql(sql + order))
         finally:
             con.close()
 
@@ -230,12 +258,12 @@ class QueriesMixin(MetrologyMixin, StoreBase):
             con.register("lineage_parts", pa.table({
                 "part_id": [n.part_id for n in nodes], "l_product_id": [n.product_id for n in nodes],
                 "l_serial": [n.serial for n in nodes]}))
-            cols = ", ".join(f"m.{c}" for c in VALUE_COLUMNS)
+            cols = self.lake.select_sql(VALUE_COLUMNS, prefix="m.")
             sql = (f"SELECT p.part_id, {cols} FROM {self.lake.relation_sql(files)} m "
                    "JOIN lineage_parts p ON m.product_id = p.l_product_id AND m.serial = p.l_serial "
                    f"WHERE {vis.lake_filter('m.')} "
                    "ORDER BY p.part_id, m.characteristic_id, m.measured_at")
-            table = con.sql(sql).to_arrow_table()
+            table = self.lake.fetch(con.sql(sql))
         finally:
             con.close()
         return Lineage(root, tuple(nodes), table, hidden)

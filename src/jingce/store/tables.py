@@ -259,7 +259,7 @@ lake_file = Table(
     "lake_file",
     metadata,
     _id(),
-    Column("batch_id", ForeignKey("ingest_batch.id"), nullable=False, index=True),
+    Column("batch_id", ForeignKey("ingest_batch.id"), index=True),  # null: a compacted file of many batches
     Column("path", String(512), nullable=False, unique=True),
     Column("enterprise_id", ForeignKey("enterprise.id"), nullable=False),
     Column("month", String(7), nullable=False),
@@ -270,6 +270,7 @@ lake_file = Table(
     Column("min_time", UtcDateTime(), nullable=False),
     Column("max_time", UtcDateTime(), nullable=False),
     Column("active", Boolean, nullable=False, default=True),
+    Column("replaced_at", UtcDateTime()),  # when compaction replaced it (the file may then be vacuumed)
 )
 Index("ix_lake_file_partition", lake_file.c.enterprise_id, lake_file.c.month)
 

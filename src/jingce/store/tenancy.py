@@ -62,6 +62,25 @@ class Visibility:
             return None
         return self.enterprises | frozenset(self.products)
 
+    def arrow_filter(self):
+        """The same predicate as :meth:`lake_filter`, as a pyarrow dataset expression (None: all)."""
+        import pyarrow.compute as pc
+
+        if self.everything:
+            return None
+        terms = []
+        if self.enterprises:
+            terms.append(pc.field("enterprise_id").isin(sorted(self.enterprises)))
+        for ent, prods in sorted(self.products.items()):
+            if ent not in self.enterprises and prods:
+                terms.append((pc.field("enterprise_id") == ent) & pc.field("product_id").isin(sorted(prods)))
+        if not terms:
+            return pc.scalar(False)
+        expr = terms[0]
+        for term in terms[1:]:
+            expr = expr | term
+        return expr
+
     def lake_filter(self, prefix: str = "") -> str:
         """A SQL predicate over lake rows (integers only, so safe to inline); ``prefix`` qualifies
         the column names (``"m."``)."""

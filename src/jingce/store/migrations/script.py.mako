@@ -7,6 +7,8 @@ Create Date: ${create_date}
 
 from alembic import op
 import sqlalchemy as sa
+
+import jingce.store.tables  # custom column types (UtcDateTime)
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}

@@ -2,11 +2,13 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 16:25:35.622738
+Create Date: 2026-11-28 17:20:05.028271
 """
 
 from alembic import op
 import sqlalchemy as sa
+
+import jingce.store.tables  # custom column types (UtcDateTime)
 
 
 revision = '0001'
@@ -91,7 +93,7 @@ def upgrade() -> None:
     sa.Column('source_format', sa.String(length=32), nullable=False),
     sa.Column('source_name', sa.String(length=512), nullable=True),
     sa.Column('rows', sa.BigInteger(), nullable=False),
-    sa.Column('committed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('committed_at', jingce.store.tables.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], name=op.f('fk_ingest_batch_tenant_id_tenant')),
     sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_ingest_batch_user_id_app_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ingest_batch')),
@@ -162,8 +164,8 @@ def upgrade() -> None:
     sa.Column('instrument_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('lab_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('certificate_no', sa.String(length=128), nullable=False),
-    sa.Column('calibrated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('valid_until', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('calibrated_at', jingce.store.tables.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('valid_until', jingce.store.tables.UtcDateTime(timezone=True), nullable=False),
     sa.Column('result', sa.String(length=32), nullable=False),
     sa.Column('error_as_found', sa.Float(), nullable=True),
     sa.Column('error_as_left', sa.Float(), nullable=True),
@@ -197,7 +199,7 @@ def upgrade() -> None:
     )
     op.create_table('lake_file',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('batch_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('batch_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('path', sa.String(length=512), nullable=False),
     sa.Column('enterprise_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('month', sa.String(length=7), nullable=False),
@@ -205,9 +207,10 @@ def upgrade() -> None:
     sa.Column('bytes', sa.BigInteger(), nullable=False),
     sa.Column('min_characteristic_id', sa.BigInteger(), nullable=False),
     sa.Column('max_characteristic_id', sa.BigInteger(), nullable=False),
-    sa.Column('min_time', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('max_time', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('min_time', jingce.store.tables.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('max_time', jingce.store.tables.UtcDateTime(timezone=True), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('replaced_at', jingce.store.tables.UtcDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['batch_id'], ['ingest_batch.id'], name=op.f('fk_lake_file_batch_id_ingest_batch')),
     sa.ForeignKeyConstraint(['enterprise_id'], ['enterprise.id'], name=op.f('fk_lake_file_enterprise_id_enterprise')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_lake_file')),
