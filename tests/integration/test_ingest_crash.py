@@ -25,7 +25,7 @@ KILLS = int(os.environ.get("JINGCE_CRASH_KILLS", "50"))
 WRITER = Path(__file__).with_name("ingest_writer.py")
 
 
-def _batch(n_ent: int = 4, per: int = 6000) -> pa.Table:
+def _batch(n_ent: int = 4, per: int = 15000) -> pa.Table:
     """Values over several enterprises and months: one batch writes many lake files."""
     rng = np.random.default_rng(0)
     n = n_ent * per
@@ -60,8 +60,10 @@ def test_sigkill_during_ingest(tmp_path):
         assert proc.stdout.readline().strip() == "ready"
         t0 = time.perf_counter()
         if kill_after is None:
+            assert proc.stdout.readline().strip() == "done"
+            duration = time.perf_counter() - t0
             proc.wait(timeout=120)
-            return time.perf_counter() - t0
+            return duration
         time.sleep(kill_after)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)

@@ -11,7 +11,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from jingce.settings import Settings
 from jingce.store import Actor, Store
 
-console = Console()
+
+class _Console:
+    """Rich console made when first printed to, per command, so it sees the terminal (or the
+    ``COLUMNS`` of a test runner) of the command being run."""
+
+    def __getattr__(self, name):
+        return getattr(Console(), name)
+
+
+console = _Console()
 
 DataOption = typer.Option(None, "--data", "-d", help="data folder (default $JINGCE_DATA or ./jingce-data) / 数据目录")
 AsOption = typer.Option("admin", "--as", help="act as this user (default: the local admin) / 以该用户身份")
@@ -32,4 +41,4 @@ def acting(store: Store, username: str) -> Actor:
 
 def progress() -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, transient=False)
+                    console=Console(), transient=False)
