@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from jingce.cli import calc, demo_cmd, store_cmds
+from jingce.cli import calc, demo_cmd, loop_cmds, store_cmds
 from jingce.errors import JingceError
 
 
@@ -33,6 +33,8 @@ app.command("ingest")(store_cmds.ingest)
 app.add_typer(store_cmds.query_app, name="query")
 app.add_typer(store_cmds.audit_app, name="audit")
 app.command("demo")(demo_cmd.demo)
+app.add_typer(loop_cmds.machine_app, name="machine")
+app.add_typer(loop_cmds.loop_app, name="loop")
 
 
 def main() -> None:

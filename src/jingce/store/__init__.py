@@ -13,13 +13,14 @@ from jingce.store import audit
 from jingce.store import tables as t
 from jingce.store.compaction import CompactionMixin
 from jingce.store.ingest import IngestMixin, IngestResult
+from jingce.store.machines import MachinesMixin
 from jingce.store.metrology import CalibrationChain, ChainLink, ChainNode
 from jingce.store.queries import Lineage, LineageNode, QueriesMixin
 from jingce.store.registry import RegistryMixin
 from jingce.store.tenancy import Actor, Visibility
 
 
-class Store(IngestMixin, CompactionMixin, QueriesMixin, RegistryMixin):
+class Store(IngestMixin, CompactionMixin, MachinesMixin, QueriesMixin, RegistryMixin):
     """One interface over the registry, the lake and the audit log (habit 6 of DESIGN.md)."""
 
     @classmethod

@@ -286,3 +286,56 @@ audit_entry = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False, unique=True),
 )
+
+# -- machines and the measure -> model -> compensate -> verify loop (ISO 230-2) ----------------
+
+machine = Table(
+    "machine",
+    metadata,
+    _id(),
+    Column("enterprise_id", ForeignKey("enterprise.id"), nullable=False, index=True),
+    Column("code", String(64), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("controller", String(64)),  # e.g. SINUMERIK 840D sl
+    UniqueConstraint("enterprise_id", "code"),
+)
+
+machine_axis = Table(
+    "machine_axis",
+    metadata,
+    _id(),
+    Column("machine_id", ForeignKey("machine.id"), nullable=False),
+    Column("name", String(16), nullable=False),  # X, Y, Z, A, C ...
+    Column("kind", String(16), nullable=False),  # linear | rotary
+    Column("unit", String(16), nullable=False),
+    Column("travel_min", Float),
+    Column("travel_max", Float),
+    UniqueConstraint("machine_id", "name"),
+)
+
+positioning_test = Table(
+    "positioning_test",
+    metadata,
+    _id(),
+    Column("axis_id", ForeignKey("machine_axis.id"), nullable=False, index=True),
+    Column("iteration", Integer, nullable=False),
+    Column("measured_at", UtcDateTime(), nullable=False),
+    Column("compensation_id", ForeignKey("compensation.id")),  # the table active during the test
+    Column("instrument_id", ForeignKey("instrument.id")),  # e.g. the laser interferometer
+    Column("uncertainty", Float, nullable=False),  # expanded uncertainty U of E for this test
+    Column("data", JSON, nullable=False),  # targets, up, down (actual positions)
+    Column("result", JSON, nullable=False),  # ISO 230-2 axis quantities
+    UniqueConstraint("axis_id", "iteration"),
+)
+
+compensation = Table(
+    "compensation",
+    metadata,
+    _id(),
+    Column("axis_id", ForeignKey("machine_axis.id"), nullable=False, index=True),
+    Column("iteration", Integer, nullable=False),
+    Column("test_id", Id, nullable=False),  # the positioning_test it was built from (no FK: the two refer to each other)
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("table_json", Text, nullable=False),  # jingce.compensation/1
+    UniqueConstraint("axis_id", "iteration"),
+)
