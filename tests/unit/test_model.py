@@ -120,3 +120,19 @@ def test_entities_are_immutable():
     c = Characteristic(product_id=1, key="D1")
     with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen error
         c.key = "D2"
+
+
+def test_measurement_unit_must_fit_its_characteristic():
+    ch = Characteristic(id=7, product_id=1, key="D", nominal=10, lower_limit=9.9, upper_limit=10.1, unit="mm")
+    kw = dict(characteristic_id=7, enterprise_id=1, product_id=1, zone="Asia/Shanghai",
+              measured_at=dt.datetime(2026, 7, 1, tzinfo=UTC))
+    assert Measurement(value=10010, unit="µm", **kw).check_against(ch).unit == "µm"
+    with pytest.raises(InvalidInputError) as e:
+        Measurement(value=1, unit="kg", **kw).check_against(ch)
+    assert field_of(e) == "unit"
+    with pytest.raises(InvalidInputError) as e:
+        Measurement(value=1, unit="mm", **(kw | {"characteristic_id": 8})).check_against(ch)
+    assert field_of(e) == "characteristic_id"
+    with pytest.raises(InvalidInputError) as e:
+        Measurement(value=1, unit="parsecs per banana", **kw)
+    assert field_of(e) == "unit"

@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from jingce.errors import InvalidInputError
 from jingce.model.base import Entity, Invariant, TimeZoneName, UtcDatetime
+from jingce.model.characteristic import Characteristic
 from jingce.model.enums import LifecycleStage, MeasurementStatus
+from jingce.model.units import compatible, parse_unit
 
 
 class Provenance(Entity):
@@ -45,6 +48,12 @@ class Measurement(Entity):
     upper_limit: float | None = None
     provenance: Provenance | None = None
 
+    @field_validator("unit")
+    @classmethod
+    def _unit_known(cls, v: str) -> str:
+        parse_unit(v, "unit")
+        return v
+
     @model_validator(mode="after")
     def _check(self):
         if self.value != self.value or self.value in (float("inf"), float("-inf")):
@@ -52,6 +61,17 @@ class Measurement(Entity):
         lo, hi = self.lower_limit, self.upper_limit
         if lo is not None and hi is not None and not lo < hi:
             raise Invariant("lower_limit", f"({lo}) must be < upper_limit ({hi})")
+        return self
+
+    def check_against(self, characteristic: Characteristic) -> Measurement:
+        """Check that this value belongs to ``characteristic``: same id and a compatible unit
+        (a value in µm for a characteristic in mm is fine; one in kg is not)."""
+        if characteristic.id is not None and characteristic.id != self.characteristic_id:
+            raise InvalidInputError(f"belongs to characteristic {self.characteristic_id}, not {characteristic.id}",
+                                    field="characteristic_id")
+        if not compatible(self.unit, characteristic.unit):
+            raise InvalidInputError(f"unit {self.unit!r} is not compatible with the characteristic's "
+                                    f"{characteristic.unit!r}", field="unit")
         return self
 
     @property
