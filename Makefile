@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
-EXTRAS ?= dev,postgres
+EXTRAS ?= dev,postgres,live,spark
 
 .PHONY: demo test test-fast lint bench bench-store fuzz clean venv
 
@@ -38,7 +38,7 @@ bench: $(STAMP)
 	$(PY) bench/run_all.py
 
 fuzz: $(STAMP)
-	JINGCE_FUZZ_EXAMPLES=100000 $(PY) -m pytest -q -m fuzz tests/property
+	JINGCE_FUZZ_EXAMPLES=100000 $(PY) -m pytest -q -m fuzz tests
 
 clean:
 	rm -rf $(VENV) jingce-data .pytest_cache .hypothesis

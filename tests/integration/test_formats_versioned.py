@@ -36,5 +36,8 @@ def test_lake_version_1_reference_file_reads(tmp_path):
     assert rows[0][0] == "D1" and rows[0][1] == 10.001
     assert str(rows[0][2]) == "2026-03-02 08:00:00" and rows[0][3] == "Asia/Shanghai"
     assert len(rows) == 4
-    # the current schema still holds every column of version 1
+    # the current schema still holds every column of version 1; version 2 added ``attributes``
     assert set(pq.read_schema(ref).names) <= set(LAKE_SCHEMA.names)
+    scanned = lake.scan(["enterprise=1/month=2026-03/reference.parquet"], ("value", "attributes", "local_time"))
+    assert scanned.column("attributes").null_count == 4
+    assert scanned.column("value").to_pylist() == [10.001, 9.998, 5.002, 4.999]  # storage order

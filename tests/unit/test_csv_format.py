@@ -100,6 +100,7 @@ def test_round_trip_and_detection():
         formats.detect(b"\x00\x01binary", "x.bin")
 
 
+@pytest.mark.fuzz
 @given(st.binary(max_size=400) | st.text(alphabet=",;\n\"\t0123456789.eE-+:TZabcdefgchrstvnumpk_ ", max_size=400))
 def test_fuzz_only_format_errors_escape(data):
     raw = data.encode() if isinstance(data, str) else data

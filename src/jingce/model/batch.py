@@ -38,12 +38,14 @@ INPUT_SCHEMA = pa.schema(
         pa.field("characteristic_name", pa.string()),
         pa.field("kind", pa.string()),
         pa.field("criticality", pa.string()),
+        pa.field("attributes", pa.string()),
     ]
 )
 """Columns a reader produces. Each row has ``measured_at`` (UTC) or, when the source gives wall-clock
 time without an offset (Q-DAS K0004, a CSV without offsets), ``local_time``, which the store reads in
 ``zone`` (null: the site's zone). Null ``nominal``/limits are taken from the registered
-characteristic; ``line`` is the row's line in the source, for error messages."""
+characteristic; ``line`` is the row's line in the source, for error messages; ``attributes`` is a
+JSON object of further source fields, kept with the value."""
 
 REQUIRED_INPUT = ("enterprise", "part_number", "characteristic", "value", "position")
 
@@ -73,10 +75,14 @@ LAKE_SCHEMA = pa.schema(
         pa.field("source_hash", pa.string(), nullable=False),
         pa.field("position", pa.int64(), nullable=False),
         pa.field("batch", pa.string(), nullable=False),
+        pa.field("attributes", pa.string()),
     ],
-    metadata={b"jingce.lake.version": b"1"},
+    metadata={b"jingce.lake.version": b"2"},
 )
-"""One tidy row per measured value, as stored in the lake (format version 1).
+"""One tidy row per measured value, as stored in the lake (format version 2).
+
+Version 2 added ``attributes``: a JSON object of source fields without a column of their own
+(Q-DAS K0005 events, K0006 charge, K0007 cavity, ...); files of version 1 read with it null.
 
 The local time is not stored: it is ``measured_at + utc_offset_min`` (the offset of ``zone`` at
 that instant), which the store's views expose as ``local_time``."""

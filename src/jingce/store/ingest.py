@@ -425,6 +425,7 @@ class IngestMixin(StoreBase):
             "instrument_id": pc.take(instrument_id, pa.array(perm)),
             "source_format": _dict([source_format], zero), "source_hash": _dict([source_hash], zero),
             "position": pa.array(position[perm], pa.int64()), "batch": _dict([content_hash], zero),
+            "attributes": _dict_column(table.column("attributes"), perm),
         })
         return lake, (created, new_products)
 

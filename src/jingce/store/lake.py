@@ -54,6 +54,7 @@ _DICT_COLUMNS = [
     "source_format",
     "source_hash",
     "batch",
+    "attributes",
 ]
 _ENCODINGS = {"value": "BYTE_STREAM_SPLIT", "measured_at": "DELTA_BINARY_PACKED", "position": "DELTA_BINARY_PACKED"}
 
@@ -207,7 +208,7 @@ class Lake:
         files = ", ".join("'" + (self.root / p).as_posix().replace("'", "''") + "'" for p in relative_paths)
         return (
             f"(SELECT *, CAST(measured_at AS TIMESTAMP) + to_minutes(utc_offset_min) AS local_time "
-            f"FROM read_parquet([{files}], hive_partitioning = false))"
+            f"FROM read_parquet([{files}], hive_partitioning = false, union_by_name = true))"
         )
 
 

@@ -20,7 +20,7 @@ from jingce.store.tenancy import Actor, Visibility
 VALUE_COLUMNS = ("measured_at", "local_time", "zone", "value", "nominal", "lower_limit", "upper_limit", "unit",
                  "status", "stage", "part_number", "serial", "operator", "machine", "instrument_id",
                  "characteristic_id", "characteristic", "enterprise_id", "product_id", "site_id", "source_format",
-                 "source_hash", "position", "batch")
+                 "source_hash", "position", "batch", "attributes")
 
 
 @dataclass(frozen=True, slots=True)
