@@ -1,14 +1,23 @@
 """SPC batch benchmark (issue 3): 20 million values over 20,000 characteristics, subgroups of 5.
 
-    python bench/spc_batch.py gen        # writes bench/_work/spc_20m.parquet, sorted by (characteristic, time)
-    python bench/spc_batch.py jingce     # Parquet -> batch X-bar-R limits, capability with CIs, Nelson rules
-    python bench/spc_batch.py duckdb     # DuckDB window-function query: subgroup means/ranges, per-char mean/sd
-    python bench/spc_batch.py floor      # hand-written numpy sort-and-reduce of the same subgroup sums
-    python bench/spc_batch.py packages   # capstat-core and shewhart looped over a sample, per characteristic
+    python bench/spc_batch.py gen          # writes bench/_work/spc_20m.parquet, sorted by (characteristic, time)
+    python bench/spc_batch.py jingce       # Parquet row groups streamed through batch_summary_blocks:
+                                           # X-bar-R limits, capability with CIs, Nelson 1-8, last alarm
+    python bench/spc_batch.py jingce-table # the whole table read at once, one batch_summary call (the
+                                           # store -> engine path: one sorted table per enterprise)
+    python bench/spc_batch.py duckdb       # DuckDB window-function query: subgroup means/ranges, per-char mean/sd
+    python bench/spc_batch.py floor        # hand-written numpy sort-and-reduce of the same subgroup sums
+    python bench/spc_batch.py floor-stream # the same sums at their best: streamed like jingce, by columns
+    python bench/spc_batch.py packages     # capstat-core and shewhart looped over a sample, per characteristic
+    python bench/spc_batch.py compare [rounds]  # the four above side by side: each a fresh process, the order
+                                           # rotated every round; medians of wall time, peak RSS, ratios
 
-Compare two modes side by side with ../shared/tools/sidebyside.py (alternating runs, peak RSS).
+Every mode is timed end to end as a process (interpreter start, imports, Parquet read, compute).
 """
 
+import os
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -47,19 +56,55 @@ def _read():
     return char, value, nominal
 
 
+def _stream():
+    """(values, offsets, lsl, usl, nominal) per Parquet row group, cut at characteristic boundaries
+    (the rows of a characteristic running over a row-group boundary are carried into the next block)."""
+    import pyarrow.parquet as pq
+
+    f = pq.ParquetFile(PARQUET)
+    carry = None
+    for i in range(f.metadata.num_row_groups):
+        t = f.read_row_group(i, columns=["characteristic", "value", "nominal"])
+        cols = [t.column(c).to_numpy() for c in ("characteristic", "value", "nominal")]
+        del t
+        if carry is not None:
+            cols = [np.concatenate((a, b)) for a, b in zip(carry, cols, strict=True)]
+        char = cols[0]
+        starts = np.flatnonzero(char[1:] != char[:-1]) + 1
+        last = i == f.metadata.num_row_groups - 1
+        cut = char.size if last else (int(starts[-1]) if starts.size else 0)
+        carry = [a[cut:] for a in cols]
+        if cut:
+            char, value, nominal = (a[:cut] for a in cols)
+            off = np.concatenate(([0], starts[starts < cut], [cut])).astype(np.int64)
+            nom = nominal[off[:-1]]
+            yield value, off, nom - 0.05, nom + 0.05, nom
+
+
+def _report(name, t0, b):
+    print(f"{name}: {time.perf_counter() - t0:.2f} s, {b.n_values.size} characteristics, alarms {int(b.alarms.sum())}, "
+          f"rule counts {b.rule_counts.sum(axis=0).tolist()}, median Cpk {np.nanmedian(b.cpk):.6f}")
+
+
 def jingce():
+    t0 = time.perf_counter()
+    from jingce.kernels.spc import batch_summary_blocks
+
+    b = batch_summary_blocks(_stream(), subgroup_size=N, rules="nelson")
+    _report("jingce batch_summary_blocks (streamed)", t0, b)
+
+
+def jingce_table():
+    t0 = time.perf_counter()
     from jingce.kernels.spc import batch_summary
 
-    t0 = time.perf_counter()
     char, value, nominal = _read()
     starts = np.flatnonzero(np.diff(char)) + 1
     off = np.concatenate(([0], starts, [char.size])).astype(np.int64)
     nom = nominal[off[:-1]]
     del char, nominal
     b = batch_summary(value, off, subgroup_size=N, lsl=nom - 0.05, usl=nom + 0.05, nominal=nom, rules="nelson")
-    dt = time.perf_counter() - t0
-    print(f"jingce batch_summary: {dt:.2f} s, {off.size - 1} characteristics, alarms {int(b.alarms.sum())}, "
-          f"median Cpk {np.nanmedian(b.cpk):.3f}")
+    _report("jingce batch_summary (whole table)", t0, b)
 
 
 def duckdb_query():
@@ -101,6 +146,32 @@ def floor():
     print(f"numpy floor: {time.perf_counter() - t0:.2f} s ({xbb.size} {rbar.size} {sd.size})")
 
 
+def floor_stream():
+    """The floor at its best: the same row-group stream as ``jingce``, subgroup statistics by
+    columns (no axis-1 reductions), per-characteristic sums by reduceat, one block at a time."""
+    t0 = time.perf_counter()
+    out = []
+    for value, off, _, _, nom in _stream():
+        cnt = np.diff(off)
+        dev = value - np.repeat(nom, cnt)
+        cols = [dev[j::N] for j in range(N)]
+        tot, hi, lo = cols[0] + cols[1], np.maximum(cols[0], cols[1]), np.minimum(cols[0], cols[1])
+        for c in cols[2:]:
+            tot += c
+            np.maximum(hi, c, out=hi)
+            np.minimum(lo, c, out=lo)
+        sub_per = cnt // N
+        sub_off = np.concatenate(([0], np.cumsum(sub_per)))[:-1]
+        xbb = np.add.reduceat(tot, sub_off) / (N * sub_per)
+        rbar = np.add.reduceat(hi - lo, sub_off) / sub_per
+        mean = np.add.reduceat(dev, off[:-1]) / cnt
+        d = dev - np.repeat(mean, cnt)
+        sd = np.sqrt(np.add.reduceat(d * d, off[:-1]) / (cnt - 1))
+        out.append((xbb, rbar, mean, sd))
+    n = sum(x[0].size for x in out)
+    print(f"numpy floor, streamed: {time.perf_counter() - t0:.2f} s ({n} characteristics)")
+
+
 def packages(sample=40):
     import warnings
 
@@ -129,6 +200,48 @@ def packages(sample=40):
     return res
 
 
+def _run(mode):
+    """Wall time and peak resident memory (MiB) of one mode in a fresh process."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, __file__, mode], stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{mode} failed")
+    return time.perf_counter() - t0, usage.ru_maxrss / 1024
+
+
+def compare(rounds=7):
+    modes = ["jingce", "floor-stream", "floor", "duckdb", "jingce-table"]
+    for m in modes:  # warm-up (page cache, imports)
+        _run(m)
+    res = {m: [] for m in modes}
+    loads = [os.getloadavg()[0]]
+    for r in range(int(rounds)):
+        order = modes[r % len(modes):] + modes[:r % len(modes)]
+        for m in order:
+            res[m].append(_run(m))
+        loads.append(os.getloadavg()[0])
+    med = {m: (statistics.median(w for w, _ in v), statistics.median(p for _, p in v)) for m, v in res.items()}
+    print(f"{rounds} rounds, order rotated; 1-min load average {min(loads):.2f}..{max(loads):.2f} on {os.cpu_count()} cores")
+    for m in modes:
+        ws = [w for w, _ in res[m]]
+        print(f"{m:13s} wall median {med[m][0]:6.2f} s (min {min(ws):.2f}, max {max(ws):.2f}), "
+              f"peak RSS median {med[m][1]:7.0f} MiB")
+    for other in modes[1:]:
+        ratios = [a[0] / b[0] for a, b in zip(res["jingce"], res[other], strict=True)]
+        print(f"jingce / {other}: median per-round wall ratio {statistics.median(ratios):.2f} "
+              f"(min {min(ratios):.2f}, max {max(ratios):.2f})")
+    for other in ("floor", "duckdb"):
+        t_ratios = [a[0] / b[0] for a, b in zip(res["jingce-table"], res[other], strict=True)]
+        print(f"jingce-table / {other}: median per-round wall ratio {statistics.median(t_ratios):.2f}")
+    decoded = G * PER * (4 + 8 + 8) / 2**20
+    print(f"decoded input columns {decoded:.0f} MiB, Parquet file {PARQUET.stat().st_size / 2**20:.0f} MiB; "
+          + ", ".join(f"{m} peak/decoded {med[m][1] / decoded:.2f}x" for m in modes))
+
+
 if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else "jingce"
-    {"gen": gen, "jingce": jingce, "duckdb": duckdb_query, "floor": floor, "packages": packages}[mode]()
+    funcs = {"gen": gen, "jingce": jingce, "jingce-table": jingce_table, "duckdb": duckdb_query, "floor": floor,
+             "floor-stream": floor_stream,
+             "packages": packages, "compare": compare}
+    funcs[mode](*sys.argv[2:])

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 __all__ = ["BatchCapability", "batch_capability"]
 
@@ -53,6 +53,13 @@ class BatchCapability:
     ppm_within: np.ndarray
     ppm_overall: np.ndarray
     ci_level: float
+
+
+def _chi2_ppf(q, df):
+    """Chi-square quantile, ``2 P^-1(df / 2, q)`` with P the regularised lower incomplete gamma
+    function: the formula scipy.stats.chi2.ppf evaluates, without importing scipy.stats (NaN
+    degrees of freedom give NaN)."""
+    return 2 * special.gammaincinv(df / 2, q)
 
 
 def _idx(mean, sigma, lsl, usl):
@@ -106,11 +113,11 @@ def batch_capability(mean, sigma_within, sigma_overall, n, df_within, lsl, usl, 
         a = 1 - ci_level
         dfw_ok = np.where(dfw >= 1, dfw, np.nan)
         dfo = np.where(n >= 2, n - 1, np.nan)
-        cp_lo = cp * np.sqrt(stats.chi2.ppf(a / 2, dfw_ok) / dfw_ok)
-        cp_hi = cp * np.sqrt(stats.chi2.ppf(1 - a / 2, dfw_ok) / dfw_ok)
-        pp_lo = pp * np.sqrt(stats.chi2.ppf(a / 2, dfo) / dfo)
-        pp_hi = pp * np.sqrt(stats.chi2.ppf(1 - a / 2, dfo) / dfo)
-        z = stats.norm.ppf(1 - a / 2)
+        cp_lo = cp * np.sqrt(_chi2_ppf(a / 2, dfw_ok) / dfw_ok)
+        cp_hi = cp * np.sqrt(_chi2_ppf(1 - a / 2, dfw_ok) / dfw_ok)
+        pp_lo = pp * np.sqrt(_chi2_ppf(a / 2, dfo) / dfo)
+        pp_hi = pp * np.sqrt(_chi2_ppf(1 - a / 2, dfo) / dfo)
+        z = special.ndtri(1 - a / 2)  # standard normal quantile
         hk = z * np.sqrt(1 / (9 * n) + cpk * cpk / (2 * dfo))
         hpk = z * np.sqrt(1 / (9 * n) + ppk * ppk / (2 * dfo))
         ppm_w = _ppm(mean, sw, lsl, usl)

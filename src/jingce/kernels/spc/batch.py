@@ -19,9 +19,9 @@ from jingce.kernels._sums import grouped_mean_m2
 from jingce.kernels._validation import as_float, as_int, fail, group_offsets, one_of
 from jingce.kernels.capability.batch import batch_capability
 from jingce.kernels.spc.constants import chart_constants
-from jingce.kernels.spc.rules import evaluate, rule_set
+from jingce.kernels.spc.rules import _last_flags, rule_set
 
-__all__ = ["BatchSummary", "batch_summary"]
+__all__ = ["BatchSummary", "batch_summary", "batch_summary_blocks"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +103,6 @@ class BatchSummary:
     settings: dict
 
 
-def _per_char(arr, g):
-    a = np.asarray(arr, dtype=float) if arr is not None else np.full(g, np.nan)
-    return a
-
-
 def _batch_iv(values, offsets, subgroup_size, subgroup_offsets, lsl, usl, nominal, k, constants, sigma_within,
               ci_level):
     v = np.asarray(values)
@@ -156,6 +151,277 @@ def _batch_iv(values, offsets, subgroup_size, subgroup_offsets, lsl, usl, nomina
     return v, off, n_sub, sub_off, lo, hi, nom, k, lvl
 
 
+# Values per block of whole characteristics. Every per-value and per-point temporary lives only for
+# one block (a few MiB, cache-sized), so memory beyond the input stays small whatever the table size.
+_BLOCK_VALUES = 1 << 18
+
+
+class _Constants:
+    """d2, d3, c4 indexed by subgroup size 0..25, filled for the sizes a call meets (size 1 uses
+    the constants of 2, the moving range of two values)."""
+
+    def __init__(self, kind: str, k: float):
+        self.kind, self.k = kind, k
+        self.d2, self.d3, self.c4 = (np.full(26, np.nan) for _ in range(3))
+        self._have: set[int] = set()
+
+    def need(self, sizes) -> _Constants:
+        for nn in {int(x) for x in np.unique(sizes)} - self._have:
+            cc = chart_constants(max(nn, 2), self.kind, self.k)
+            self.d2[nn], self.d3[nn], self.c4[nn] = cc.d2, cc.d3, cc.c4
+            self._have.add(nn)
+        return self
+
+
+def _grouped_mean_m2(x, off):
+    """:func:`jingce.kernels._sums.grouped_mean_m2` on the non-empty groups only: there an empty
+    group at the end would clip the reduceat index of the group before it and drop that group's
+    last value."""
+    counts = np.diff(off)
+    ne = counts > 0
+    if ne.all():
+        return grouped_mean_m2(x, off)
+    _, mean_ne, m2_ne = grouped_mean_m2(x, np.concatenate((off[:-1][ne], off[-1:])))
+    mean, m2 = np.full(counts.size, np.nan), np.zeros(counts.size)
+    mean[ne], m2[ne] = mean_ne, m2_ne
+    return counts, mean, m2
+
+
+def _per_char_mean(x, sub_char, g):
+    ok = np.isfinite(x)
+    if not ok.all():
+        x, sub_char = x[ok], sub_char[ok]
+    ssum = np.bincount(sub_char, weights=x, minlength=g)
+    cnt = np.bincount(sub_char, minlength=g)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return ssum / np.where(cnt > 0, cnt, np.nan), cnt
+
+
+def _count_per(flags, first):
+    """Number of True per series; series s owns points first[s]:first[s + 1]."""
+    idx = np.flatnonzero(flags)
+    return np.searchsorted(idx, first[1:]) - np.searchsorted(idx, first[:-1]), idx
+
+
+def _summarise(v, off, nom, sub_off, n_sub, individuals, k, sigma_within, rs, cst):
+    """Per-characteristic sums of one block of whole characteristics (``off`` and ``sub_off`` local
+    to ``v``). Same arithmetic, operation for operation, as a whole-table pass: rows do not depend
+    on the block they were computed in."""
+    g = off.size - 1
+    counts = np.diff(off)
+    # deviations from the nominal (or the first value): keeps the digits of small spreads
+    first = v[np.minimum(off[:-1], max(v.size - 1, 0))] if v.size else np.zeros(g)
+    ref = np.where(np.isnan(nom), first, nom)
+    ref = np.where(counts > 0, ref, 0.0)
+    dev = v - np.repeat(ref, counts)
+    cnt_all, mean_dev, m2 = _grouped_mean_m2(dev, off)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sigma_overall = np.sqrt(m2 / np.where(cnt_all > 1, cnt_all - 1, np.nan))
+
+    # ---- plotted points: the statistic and dispersion of each subgroup
+    fixed = sub_off is None
+    if fixed:
+        m_per = counts // n_sub
+        sizes = n_sub
+        if n_sub == 1:
+            stat = dev
+        else:
+            tails = counts - m_per * n_sub
+            if tails.any():  # drop each characteristic's trailing incomplete subgroup
+                keep = np.ones(dev.size, bool)
+                t_first = np.repeat(off[1:] - tails, tails)
+                keep[t_first + np.arange(t_first.size) - np.repeat(np.cumsum(tails) - tails, tails)] = False
+                block = dev[keep].reshape(-1, n_sub)
+            else:
+                block = dev.reshape(-1, n_sub)
+            # column by column: the same sums, in the same order, as block.mean(axis=1)
+            cols = [block[:, j] for j in range(n_sub)]
+            tot = cols[0] + cols[1]
+            hi_, lo_ = np.maximum(cols[0], cols[1]), np.minimum(cols[0], cols[1])
+            for c in cols[2:]:
+                tot += c
+                np.maximum(hi_, c, out=hi_)
+                np.minimum(lo_, c, out=lo_)
+            stat = tot / n_sub
+            if sigma_within == "rbar":
+                disp = np.subtract(hi_, lo_, out=hi_)
+            else:
+                acc = None
+                for c in cols:
+                    d = c - stat
+                    d *= d
+                    acc = d if acc is None else np.add(acc, d, out=acc)
+                disp = np.sqrt(acc / (n_sub - 1))
+            del block, cols, tot, lo_
+        n_s = int(m_per.sum())
+        sub_char = np.repeat(np.arange(g), m_per)
+    else:
+        starts = sub_off[:-1]
+        sizes = np.diff(sub_off)
+        sub_char = np.searchsorted(off, starts, side="right") - 1
+        m_per = np.bincount(sub_char, minlength=g).astype(np.int64)
+        n_s = starts.size
+        if individuals:
+            stat = dev[starts]
+        else:
+            tot = np.add.reduceat(dev, starts) if v.size else np.zeros(0)
+            stat = tot / sizes
+            if sigma_within == "rbar":
+                disp = np.maximum.reduceat(dev, starts) - np.minimum.reduceat(dev, starts)
+            else:
+                dd = dev - np.repeat(stat, sizes)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    disp = np.sqrt(np.add.reduceat(dd * dd, starts) / np.where(sizes > 1, sizes - 1, np.nan))
+    sub_first = np.concatenate(([0], np.cumsum(m_per))).astype(np.int64)
+    heads = sub_first[:-1]
+    if individuals:
+        # moving ranges inside each characteristic
+        disp = np.full(n_s, np.nan)
+        if n_s > 1:
+            np.abs(np.diff(stat), out=disp[1:])
+        disp[heads[m_per > 0]] = np.nan
+    del dev
+
+    # ---- sigma within and the units of the dispersion panel
+    grand_dev, _ = _per_char_mean(stat, sub_char, g)
+    if individuals:
+        mr_bar, n_mr = _per_char_mean(disp, sub_char, g)
+        sw = mr_bar / cst.d2[2]
+        df_w = n_mr.astype(float)
+        unit, disp_sd_unit, se_unit = cst.d2[2], cst.d3[2], 1.0
+    else:
+        if sigma_within == "rbar":
+            sw, _ = _per_char_mean(disp / cst.d2[sizes], sub_char, g)
+            unit, disp_sd_unit = cst.d2[sizes], cst.d3[sizes]
+        else:
+            sw, _ = _per_char_mean(disp / cst.c4[sizes], sub_char, g)
+            unit, disp_sd_unit = cst.c4[sizes], np.sqrt(1 - cst.c4[sizes] ** 2)
+        if fixed:
+            df_w = m_per * (n_sub - 1.0)  # the exact integer a per-subgroup sum gives
+            se_unit = 1 / np.sqrt(n_sub)
+        else:
+            df_w = np.bincount(sub_char, weights=sizes - 1.0, minlength=g)
+            se_unit = 1 / np.sqrt(sizes)
+
+    # ---- limits at every point. With one subgroup size per characteristic (always, unless
+    # explicit variable subgroups) they are per-characteristic numbers, spread over the points.
+    per_point = not np.isscalar(se_unit)
+    sw_p = sw[sub_char] if per_point else sw
+    half = k * sw_p * se_unit
+    d_c = unit * sw_p
+    d_k = k * disp_sd_unit * sw_p
+    d_lcl = np.maximum(d_c - d_k, 0.0)
+    d_ucl = d_c + d_k
+    c_hi, c_lo = (grand_dev[sub_char] if per_point else grand_dev) + half, \
+        (grand_dev[sub_char] if per_point else grand_dev) - half
+    scale = sw_p * se_unit
+    with np.errstate(invalid="ignore"):
+        scale = np.where(sw_p > 0, scale, np.nan)  # zero or undefined spread: no standardised points
+    if not per_point:
+        c_hi, c_lo, d_lcl, d_ucl, scale = (np.repeat(a, m_per) for a in (c_hi, c_lo, d_lcl, d_ucl, scale))
+        centre = np.repeat(grand_dev, m_per)
+    else:
+        centre = grand_dev[sub_char]
+    beyond_pt = (stat > c_hi) | (stat < c_lo)
+    with np.errstate(invalid="ignore"):
+        beyond_d = np.isfinite(disp) & ((disp > d_ucl) | (disp < d_lcl))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = (stat - centre) / scale
+    del c_hi, c_lo, d_lcl, d_ucl, scale, centre
+
+    flags = _last_flags(z, rs, heads)
+    rule_counts = np.zeros((g, len(rs)), np.int64)
+    for r_i in range(len(rs)):
+        rule_counts[:, r_i] = _count_per(flags[r_i], sub_first)[0]
+    alarm_pt = flags.any(axis=0) | beyond_d if rs else beyond_pt | beyond_d
+    alarms, idx = _count_per(alarm_pt, sub_first)
+    # last alarm per characteristic: the largest alarming point index below the next one's start
+    hi_i = np.searchsorted(idx, sub_first[1:])
+    has = alarms > 0
+    last_pos = np.where(has, idx[np.maximum(hi_i - 1, 0)] if idx.size else 0, -1)
+    last_alarm = np.where(has, last_pos - heads, -1)
+    if fixed:  # value index of the last value of that point
+        last_val = np.where(has, off[:-1] + last_alarm * n_sub + (n_sub - 1), -1)
+    else:
+        last_val = np.where(has, (sub_off[1:] - 1)[np.maximum(last_pos, 0)] if n_s else -1, -1)
+    return {
+        "counts": counts.astype(np.int64), "cnt_all": cnt_all, "ref": ref, "mean": mean_dev + ref,
+        "sigma_overall": sigma_overall, "sw": sw, "df_w": df_w, "grand_dev": grand_dev, "m_per": m_per,
+        "size_sum": (m_per * float(n_sub) if fixed else np.bincount(sub_char, weights=sizes.astype(float),
+                                                                     minlength=g)),
+        "beyond": _count_per(beyond_pt, sub_first)[0], "beyond_disp": _count_per(beyond_d, sub_first)[0],
+        "rule_counts": rule_counts, "alarms": alarms, "last_alarm": last_alarm, "last_alarm_value": last_val,
+    }
+
+
+def _blocks(off, size):
+    """Runs of whole characteristics holding about ``size`` values (at least one characteristic)."""
+    g = off.size - 1
+    c0 = 0
+    while c0 < g:
+        c1 = int(np.searchsorted(off, off[c0] + size, side="right")) - 1
+        c1 = min(max(c1, c0 + 1), g)
+        yield c0, c1
+        c0 = c1
+
+
+def _summarise_table(v, off, nom, sub_off, n_sub, individuals, k, sigma_within, rs, cst, base=0):
+    """Block by block over a validated table; ``base`` is added to value positions."""
+    parts = []
+    for c0, c1 in _blocks(off, _BLOCK_VALUES):
+        a, b = off[c0], off[c1]
+        sub = None
+        if sub_off is not None:
+            i0, i1 = np.searchsorted(sub_off, [a, b])
+            sub = sub_off[i0:i1 + 1] - a
+        p = _summarise(v[a:b], off[c0:c1 + 1] - a, nom[c0:c1], sub, n_sub, individuals, k, sigma_within, rs, cst)
+        p["last_alarm_value"] = np.where(p["last_alarm_value"] >= 0, p["last_alarm_value"] + (base + a), -1)
+        parts.append(p)
+    return parts
+
+
+def _finish(parts, g, lo, hi, nom, individuals, k, constants, sigma_within, lvl, rs, cst, n_rules):
+    if parts:
+        c = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    else:  # no characteristics
+        c = {key: np.zeros(0) for key in ("counts", "cnt_all", "ref", "mean", "sigma_overall", "sw", "df_w",
+                                           "grand_dev", "m_per", "size_sum", "beyond", "beyond_disp", "alarms",
+                                           "last_alarm", "last_alarm_value")}
+        c["rule_counts"] = np.zeros((0, n_rules), np.int64)
+    m_per, sw, mean = c["m_per"].astype(np.int64), c["sw"], c["mean"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        nbar = c["size_sum"] / np.where(m_per > 0, m_per, np.nan)
+    nb_int = np.clip(np.rint(np.nan_to_num(nbar, nan=1)).astype(int), 1, 25)
+    cst.need(nb_int)
+    d2, d3, c4 = cst.d2, cst.d3, cst.c4
+    se_c = 1 / np.sqrt(nb_int) if not individuals else np.ones(g)
+    if individuals:
+        u_c, sd_c = np.full(g, d2[2]), np.full(g, d3[2])
+    elif sigma_within == "rbar":
+        u_c, sd_c = d2[nb_int], d3[nb_int]
+    else:
+        u_c, sd_c = c4[nb_int], np.sqrt(1 - c4[nb_int] ** 2)
+    center = c["grand_dev"] + c["ref"]
+    cap = batch_capability(mean, sw, c["sigma_overall"], c["cnt_all"], c["df_w"], lo, hi,
+                           np.where(np.isnan(nom), np.nan, nom), lvl)
+    i64 = np.int64
+    return BatchSummary(
+        n_values=c["counts"].astype(i64), n_subgroups=m_per, subgroup_size=nbar,
+        mean=mean, sigma_overall=c["sigma_overall"], sigma_within=sw,
+        center=center, lcl=center - k * sw * se_c, ucl=center + k * sw * se_c,
+        disp_center=u_c * sw, disp_lcl=np.maximum((u_c - k * sd_c) * sw, 0.0), disp_ucl=(u_c + k * sd_c) * sw,
+        beyond=c["beyond"].astype(i64), beyond_disp=c["beyond_disp"].astype(i64),
+        rule_names=tuple(r.name for r in rs), rule_counts=c["rule_counts"].astype(i64), alarms=c["alarms"].astype(i64),
+        last_alarm=c["last_alarm"].astype(i64), last_alarm_value=c["last_alarm_value"].astype(i64),
+        cp=cap.cp, cpk=cap.cpk, cpl=cap.cpl, cpu=cap.cpu, pp=cap.pp, ppk=cap.ppk, ppl=cap.ppl, ppu=cap.ppu,
+        cpm=cap.cpm, cp_lo=cap.cp_lo, cp_hi=cap.cp_hi, cpk_lo=cap.cpk_lo, cpk_hi=cap.cpk_hi,
+        pp_lo=cap.pp_lo, pp_hi=cap.pp_hi, ppk_lo=cap.ppk_lo, ppk_hi=cap.ppk_hi,
+        ppm_within=cap.ppm_within, ppm_overall=cap.ppm_overall,
+        settings={"k": k, "constants": constants, "sigma_within": "mr" if individuals else sigma_within,
+                  "ci_level": lvl, "rules": [r.name for r in rs]},
+    )
+
+
 def batch_summary(values, offsets, *, subgroup_size=None, subgroup_offsets=None, lsl=None, usl=None, nominal=None,
                   k=3.0, constants="exact", sigma_within="rbar", rules="nelson", rule_params=None, ci_level=0.95):
     """Control chart limits, capability with intervals, run-rule counts and last alarm for every
@@ -201,157 +467,80 @@ def batch_summary(values, offsets, *, subgroup_size=None, subgroup_offsets=None,
     the normal model; the non-normal methods of ISO 22514-2 need a fit per characteristic and are
     available one characteristic at a time in :func:`jingce.kernels.capability.capability`.
 
+    The table is worked through in blocks of whole characteristics (about 2**18 values each), so
+    the memory needed beyond the input is a few MiB plus the result rows. Tables that do not fit
+    in memory at once can be streamed with :func:`batch_summary_blocks`.
+
     References
     ----------
     ISO 7870-2:2013 Table 3; ISO 22514-4:2016; Montgomery (2009) sections 6.2-6.4, 8.3; Nelson (1984).
     """
     v, off, n_sub, sub_off, lo, hi, nom, k, lvl = _batch_iv(
         values, offsets, subgroup_size, subgroup_offsets, lsl, usl, nominal, k, constants, sigma_within, ci_level)
-    g = off.size - 1
-    counts = np.diff(off)
     rs = tuple(r for r in rule_set(rules, params=rule_params) if r.enabled)
-    # deviations from the nominal (or the first value): keeps the digits of small spreads
-    first = v[np.minimum(off[:-1], max(v.size - 1, 0))] if v.size else np.zeros(g)
-    ref = np.where(np.isnan(nom), first, nom)
-    ref = np.where(counts > 0, ref, 0.0)
-    dev = v - np.repeat(ref, counts)
-
-    cnt_all, mean_dev, m2 = grouped_mean_m2(dev, off)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sigma_overall = np.sqrt(m2 / np.where(cnt_all > 1, cnt_all - 1, np.nan))
-    mean = mean_dev + ref
-
-    # ---- subgroups: start offsets, owning characteristic, sizes
     if sub_off is not None:
-        starts = sub_off[:-1]
         sizes = np.diff(sub_off)
-        sub_char = np.searchsorted(off, starts, side="right") - 1
+        individuals = bool(np.all(sizes == 1))
+        cst = _Constants(constants, k).need(np.concatenate((sizes, [2])) if sizes.size else [2])
     else:
-        m_per = counts // n_sub
-        sub_char = np.repeat(np.arange(g), m_per)
-        first_sub = np.concatenate(([0], np.cumsum(m_per)))
-        local = np.arange(sub_char.size) - first_sub[:-1][sub_char]
-        starts = off[:-1][sub_char] + local * n_sub
-        sizes = np.full(starts.size, n_sub, dtype=np.int64)
-    n_s = starts.size
-    m_per = np.bincount(sub_char, minlength=g).astype(np.int64)
-    sub_first = np.concatenate(([0], np.cumsum(m_per))).astype(np.int64)
-    individuals = (sub_off is None and n_sub == 1) or (sub_off is not None and bool(np.all(sizes == 1)))
+        individuals = n_sub == 1
+        cst = _Constants(constants, k).need([n_sub, 2])
+    parts = _summarise_table(v, off, nom, sub_off, n_sub, individuals, k, sigma_within, rs, cst)
+    return _finish(parts, off.size - 1, lo, hi, nom, individuals, k, constants, sigma_within, lvl, rs, cst, len(rs))
 
-    if individuals:
-        stat = dev[starts] if sub_off is not None else dev[starts]
-        last_val = starts
-        # moving ranges inside each characteristic
-        mr = np.full(n_s, np.nan)
-        if n_s > 1:
-            mr[1:] = np.abs(np.diff(stat))
-        mr[sub_first[:-1][m_per > 0]] = np.nan
-        disp = mr
-    else:
-        if sub_off is None and n_sub > 1:
-            if counts.sum() == n_s * n_sub and np.all(counts % n_sub == 0):
-                block = dev.reshape(-1, n_sub)
-            else:
-                block = dev[starts[:, None] + np.arange(n_sub)]
-            sub_mean = block.mean(axis=1)
-            r = block.max(axis=1) - block.min(axis=1)
-            s = np.sqrt(((block - sub_mean[:, None]) ** 2).sum(axis=1) / (n_sub - 1))
-            del block
-        else:
-            idx = starts
-            tot = np.add.reduceat(dev, idx) if v.size else np.zeros(0)
-            sub_mean = tot / sizes
-            r = np.maximum.reduceat(dev, idx) - np.minimum.reduceat(dev, idx)
-            dd = dev - np.repeat(sub_mean, sizes)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                s = np.sqrt(np.add.reduceat(dd * dd, idx) / np.where(sizes > 1, sizes - 1, np.nan))
-        stat = sub_mean
-        last_val = starts + sizes - 1
-        disp = r if sigma_within == "rbar" else s
 
-    # ---- constants per subgroup size (sizes 1..25; size 1 uses the moving range of 2)
-    tab = {nn: chart_constants(max(nn, 2), constants, k) for nn in range(1, 26)}
-    d2 = np.array([np.nan] + [tab[i].d2 for i in range(1, 26)])
-    c4 = np.array([np.nan] + [tab[i].c4 for i in range(1, 26)])
-    d3 = np.array([np.nan] + [tab[i].d3 for i in range(1, 26)])
+def batch_summary_blocks(blocks, *, subgroup_size, k=3.0, constants="exact", sigma_within="rbar", rules="nelson",
+                         rule_params=None, ci_level=0.95):
+    """:func:`batch_summary` over a table streamed in blocks of whole characteristics.
 
-    def per_char_mean(x):
-        ok = np.isfinite(x)
-        ssum = np.bincount(sub_char[ok], weights=x[ok], minlength=g)
-        cnt = np.bincount(sub_char[ok], minlength=g)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return ssum / np.where(cnt > 0, cnt, np.nan), cnt
+    For tables read piece by piece (Parquet row groups, a database cursor): only one block needs
+    to be in memory at a time. The result is the one :func:`batch_summary` gives on the
+    concatenated table, since every row depends on its own characteristic only.
 
-    grand_dev, _ = per_char_mean(stat)
-    if individuals:
-        mr_bar, n_mr = per_char_mean(disp)
-        sw = mr_bar / d2[2]
-        df_w = n_mr.astype(float)
-        unit = d2[2] * np.ones(n_s)  # disp expected value per sigma
-        disp_sd_unit = d3[2] * np.ones(n_s)
-        se_unit = np.ones(n_s)
-    else:
-        if sigma_within == "rbar":
-            ratio, _ = per_char_mean(disp / d2[sizes])
-            unit, disp_sd_unit = d2[sizes], d3[sizes]
-        else:
-            ratio, _ = per_char_mean(disp / c4[sizes])
-            unit, disp_sd_unit = c4[sizes], np.sqrt(1 - c4[sizes] ** 2)
-        sw = ratio
-        df_w = np.bincount(sub_char, weights=sizes - 1.0, minlength=g)
-        se_unit = 1 / np.sqrt(sizes)
+    Parameters
+    ----------
+    blocks : iterable of (values, offsets, lsl, usl, nominal)
+        Each block as the arguments of :func:`batch_summary`: values sorted by (characteristic,
+        time), int64 offsets local to the block (starting at 0), and per-characteristic ``lsl``,
+        ``usl``, ``nominal`` (arrays, or None for all NaN). A characteristic must lie wholly in one
+        block; the rows come out in block order.
+    subgroup_size : int
+        Fixed subgroup size (1..25) as in :func:`batch_summary` (explicit subgroup offsets are not
+        streamed).
+    k, constants, sigma_within, rules, rule_params, ci_level
+        As in :func:`batch_summary`.
 
-    # per-point limits
-    sw_pt = sw[sub_char]
-    centre_pt = grand_dev[sub_char]
-    half = k * sw_pt * se_unit
-    beyond_pt = (stat > centre_pt + half) | (stat < centre_pt - half)
-    d_c = unit * sw_pt
-    d_lcl = np.maximum(d_c - k * disp_sd_unit * sw_pt, 0.0)
-    d_ucl = d_c + k * disp_sd_unit * sw_pt
-    with np.errstate(invalid="ignore"):
-        beyond_d = np.isfinite(disp) & ((disp > d_ucl) | (disp < d_lcl))
+    Returns
+    -------
+    BatchSummary
+        ``last_alarm_value`` counts positions in the concatenation of all blocks' values.
 
-    seg_start = sub_first[:-1][sub_char]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = (stat - centre_pt) / (sw_pt * se_unit)
-    z = np.where(sw_pt > 0, z, np.nan)
-    flags = evaluate(z, rs, seg_start, "last") if rs else np.zeros((0, n_s), bool)
-    rule_counts = np.stack([np.bincount(sub_char, weights=f, minlength=g) for f in flags], axis=1).astype(np.int64) \
-        if rs else np.zeros((g, 0), np.int64)
-    alarm_pt = flags.any(axis=0) | beyond_d if rs else beyond_pt | beyond_d
-    alarms = np.bincount(sub_char, weights=alarm_pt, minlength=g).astype(np.int64)
-    # last alarm per characteristic: the largest alarming point index of each group
-    pos = np.where(alarm_pt, np.arange(n_s), -1)
-    last_pos = np.full(g, -1, dtype=np.int64)
-    np.maximum.at(last_pos, sub_char, pos) if n_s else None
-    last_alarm = np.where(last_pos >= 0, last_pos - sub_first[:-1], -1)
-    last_alarm_value = np.where(last_pos >= 0, last_val[np.maximum(last_pos, 0)] if n_s else -1, -1)
-
-    nbar = np.bincount(sub_char, weights=sizes.astype(float), minlength=g) / np.where(m_per > 0, m_per, np.nan)
-    nb_int = np.clip(np.rint(np.nan_to_num(nbar, nan=1)).astype(int), 1, 25)
-    se_c = 1 / np.sqrt(nb_int) if not individuals else np.ones(g)
-    if individuals:
-        u_c, sd_c = np.full(g, d2[2]), np.full(g, d3[2])
-    elif sigma_within == "rbar":
-        u_c, sd_c = d2[nb_int], d3[nb_int]
-    else:
-        u_c, sd_c = c4[nb_int], np.sqrt(1 - c4[nb_int] ** 2)
-    center = grand_dev + ref
-    cap = batch_capability(mean, sw, sigma_overall, cnt_all, df_w, lo, hi, np.where(np.isnan(nom), np.nan, nom), lvl)
-    return BatchSummary(
-        n_values=counts.astype(np.int64), n_subgroups=m_per, subgroup_size=nbar,
-        mean=mean, sigma_overall=sigma_overall, sigma_within=sw,
-        center=center, lcl=center - k * sw * se_c, ucl=center + k * sw * se_c,
-        disp_center=u_c * sw, disp_lcl=np.maximum((u_c - k * sd_c) * sw, 0.0), disp_ucl=(u_c + k * sd_c) * sw,
-        beyond=np.bincount(sub_char, weights=beyond_pt, minlength=g).astype(np.int64),
-        beyond_disp=np.bincount(sub_char, weights=beyond_d, minlength=g).astype(np.int64),
-        rule_names=tuple(r.name for r in rs), rule_counts=rule_counts, alarms=alarms,
-        last_alarm=last_alarm.astype(np.int64), last_alarm_value=np.asarray(last_alarm_value, np.int64),
-        cp=cap.cp, cpk=cap.cpk, cpl=cap.cpl, cpu=cap.cpu, pp=cap.pp, ppk=cap.ppk, ppl=cap.ppl, ppu=cap.ppu,
-        cpm=cap.cpm, cp_lo=cap.cp_lo, cp_hi=cap.cp_hi, cpk_lo=cap.cpk_lo, cpk_hi=cap.cpk_hi,
-        pp_lo=cap.pp_lo, pp_hi=cap.pp_hi, ppk_lo=cap.ppk_lo, ppk_hi=cap.ppk_hi,
-        ppm_within=cap.ppm_within, ppm_overall=cap.ppm_overall,
-        settings={"k": k, "constants": constants, "sigma_within": "mr" if individuals else sigma_within,
-                  "ci_level": lvl, "rules": [r.name for r in rs]},
-    )
+    References
+    ----------
+    ISO 7870-2:2013 Table 3; ISO 22514-4:2016; Nelson (1984).
+    """
+    rs = tuple(r for r in rule_set(rules, params=rule_params) if r.enabled)
+    n_sub = as_int(subgroup_size, "subgroup_size", lo=1, hi=25)
+    k_ = as_float(k, "k", positive=True)
+    cst = _Constants(constants, k_).need([n_sub, 2]) if constants in ("exact", "tabled") else None
+    parts, los, his, noms = [], [], [], []
+    base = 0
+    lvl = ci_level
+    for i, blk in enumerate(blocks):
+        try:
+            values, offsets, lsl, usl, nominal = blk
+        except (TypeError, ValueError):
+            raise fail("blocks", f"block {i} must be a tuple (values, offsets, lsl, usl, nominal)") from None
+        v, off, _, _, lo, hi, nom, k_, lvl = _batch_iv(
+            values, offsets, n_sub, None, lsl, usl, nominal, k, constants, sigma_within, ci_level)
+        parts += _summarise_table(v, off, nom, None, n_sub, n_sub == 1, k_, sigma_within, rs, cst, base)
+        los.append(lo)
+        his.append(hi)
+        noms.append(nom)
+        base += v.size
+    if not los:  # validate the settings even for an empty stream
+        _, _, _, _, _, _, _, k_, lvl = _batch_iv(np.zeros(0), np.zeros(1, np.int64), n_sub, None, None, None, None,
+                                                k, constants, sigma_within, ci_level)
+    cat = (lambda xs: np.concatenate(xs)) if los else (lambda xs: np.zeros(0))
+    return _finish(parts, sum(p["counts"].size for p in parts), cat(los), cat(his), cat(noms), n_sub == 1, k_,
+                   constants, sigma_within, lvl, rs, cst, len(rs))

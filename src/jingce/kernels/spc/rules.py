@@ -172,23 +172,122 @@ class RuleViolations:
     flag: str
 
 
-def _run_length(cond: np.ndarray, seg_start: np.ndarray) -> np.ndarray:
-    """Length of the run of True ending at each index, restarting at each segment start."""
-    idx = np.arange(cond.size)
-    last_false = np.where(~cond, idx, seg_start - 1)
-    last_false = np.maximum.accumulate(last_false)
-    return np.where(cond, idx - last_false, 0)
+def _shift_and(r: np.ndarray, s: int) -> np.ndarray:
+    """``r[i] & r[i - s]``, False where ``i - s`` falls before the start of the array."""
+    out = np.zeros_like(r)
+    if s < r.size:
+        np.logical_and(r[s:], r[:-s], out=out[s:])
+    return out
 
 
-def _window_count(cond: np.ndarray, m: int, seg_start: np.ndarray) -> np.ndarray:
-    """Number of True in the window of m points ending at each index; -1 where the window would
-    cross a segment start."""
-    c = np.concatenate(([0], np.cumsum(cond, dtype=np.int64)))
-    idx = np.arange(cond.size)
-    lo = idx - m + 1
-    ok = lo >= seg_start
-    cnt = c[idx + 1] - c[np.maximum(lo, 0)]
-    return np.where(ok, cnt, -1)
+def _run(b: np.ndarray, m: int) -> np.ndarray:
+    """True at i where ``b`` holds at each of the m points ending at i.
+
+    By doubling: after the loop ``r`` covers ``w`` points (w the largest power of two <= m), and one
+    more AND with ``r`` shifted by ``m - w`` covers exactly m; about log2(m) passes over bytes.
+    """
+    if m <= 1:
+        return b
+    r, w = b, 1
+    while 2 * w <= m:
+        r = _shift_and(r, w)
+        w *= 2
+    return _shift_and(r, m - w) if w < m else r
+
+
+def _count(b: np.ndarray, m: int) -> np.ndarray:
+    """Number of True among the m points ending at each index (fewer at the array start)."""
+    if m <= 16:
+        c = b.astype(np.uint8)
+        u = b.view(np.uint8)
+        for j in range(1, min(m, b.size)):
+            c[j:] += u[:-j]
+        return c
+    cs = np.cumsum(b, dtype=np.int64)
+    c = cs.copy()
+    c[m:] -= cs[:-m]
+    return c
+
+
+def _clear_heads(f: np.ndarray, heads: np.ndarray, w: int) -> np.ndarray:
+    """Clear the first ``w`` points of every series: a window of w + 1 points ending there would
+    reach into the series before. Clearing past a short series' end only touches the first points
+    of the next series, which are cleared anyway; past the array's end, nothing (an empty series
+    at the end has its head there)."""
+    if w > 0 and heads.size and f.size:
+        idx = (heads[:, None] + np.arange(w)).ravel()
+        f[idx[idx < f.size]] = False
+    return f
+
+
+def _last_flags(z: np.ndarray, rules, heads: np.ndarray) -> np.ndarray:
+    """Flags (len(rules), n), ``flag="last"``, for standardised points ``z`` of one or more series
+    laid end to end; ``heads`` holds the index of each series' first point (sorted).
+
+    One fused pass per block: every comparison of z with a zone is made once and shared among the
+    rules, runs are ANDs of shifted byte masks (no per-rule run-length arrays), and windows never
+    cross a series start.
+    """
+    n = z.size
+    out = np.zeros((len(rules), n), bool)
+    if n == 0 or not rules:
+        return out
+    heads = np.asarray(heads, dtype=np.int64)
+    cache: dict = {}
+
+    def get(key):
+        if key not in cache:
+            op, t = key
+            with np.errstate(invalid="ignore"):
+                if op == "finite":
+                    val = np.isfinite(z)
+                elif op == "abs":
+                    val = np.abs(z)
+                elif op == ">":
+                    val = z > t
+                elif op == "<":
+                    val = z < t
+                elif op == "|>|":
+                    val = get(("abs", 0)) > t
+                elif op == "|<|":
+                    val = get(("finite", 0)) & (get(("abs", 0)) < t)
+                elif op in ("inc", "dec"):
+                    # sign of the difference to the previous point; none at a series start (or after NaN)
+                    val = np.zeros(n, bool)
+                    if op == "inc":
+                        np.greater(z[1:], z[:-1], out=val[1:])
+                    else:
+                        np.less(z[1:], z[:-1], out=val[1:])
+                    val[heads[heads < n]] = False
+                else:  # "alt": the difference changes sign from the previous one
+                    inc, dec = get(("inc", 0)), get(("dec", 0))
+                    val = np.zeros(n, bool)
+                    val[1:] = (inc[1:] & dec[:-1]) | (dec[1:] & inc[:-1])
+            cache[key] = val
+        return cache[key]
+
+    for r_i, r in enumerate(rules):
+        m, zone = int(r.m), float(r.zone)
+        if r.kind == "beyond":
+            f = get(("|>|", zone))
+        elif r.kind == "k_of_m_beyond":
+            hi, lo = get((">", zone)), get(("<", -zone))
+            f = ((_count(hi, m) >= r.k) & hi) | ((_count(lo, m) >= r.k) & lo)
+            f = _clear_heads(f, heads, m - 1)
+        elif r.kind == "run_same_side":
+            f = _run(get((">", 0.0)), m) | _run(get(("<", 0.0)), m)
+            f = _clear_heads(f, heads, m - 1)
+        elif r.kind == "trend":
+            # m points in a row steadily rising: m - 1 consecutive increases (none across a start)
+            f = _run(get(("inc", 0)), m - 1) | _run(get(("dec", 0)), m - 1) if m > 1 else np.ones(n, bool)
+        elif r.kind == "alternating":
+            f = _run(get(("alt", 0)), m - 2) if m > 2 else np.ones(n, bool)
+        elif r.kind == "run_within":
+            f = _clear_heads(_run(get(("|<|", zone)), m), heads, m - 1)  # m <= 1: nothing cleared, cache kept
+        else:  # run_outside
+            f = _clear_heads(_run(get(("|>|", zone)), m), heads, m - 1)
+        np.logical_and(f, get(("finite", 0)), out=out[r_i])
+    return out
 
 
 def evaluate(z: np.ndarray, rules, seg_start: np.ndarray, flag: str = "last") -> np.ndarray:
@@ -197,54 +296,21 @@ def evaluate(z: np.ndarray, rules, seg_start: np.ndarray, flag: str = "last") ->
     NaN points break no rule and interrupt runs. ``seg_start[i]`` is the index of the first point of
     the series point i belongs to.
     """
+    z = np.asarray(z, dtype=np.float64)
     n = z.size
-    finite = np.isfinite(z)
-    with np.errstate(invalid="ignore"):
-        up, down = z > 0, z < 0
-    out = np.zeros((len(rules), n), bool)
-    d = np.diff(z, prepend=np.nan)
-    d[seg_start == np.arange(n)] = np.nan  # no difference across a segment start
-    with np.errstate(invalid="ignore"):
-        inc, dec = d > 0, d < 0
-    for r_i, r in enumerate(rules):
-        m, zone = int(r.m), float(r.zone)
-        with np.errstate(invalid="ignore"):
+    heads = np.unique(np.asarray(seg_start, dtype=np.int64)) if n else np.zeros(0, np.int64)
+    out = _last_flags(z, tuple(rules), heads)
+    if flag == "window":
+        finite = np.isfinite(z)
+        for r_i, r in enumerate(rules):
             if r.kind == "beyond":
-                f = np.abs(z) > zone
-                span = 1
-            elif r.kind == "k_of_m_beyond":
-                hi, lo = z > zone, z < -zone
-                f = ((_window_count(hi, m, seg_start) >= r.k) & hi) | ((_window_count(lo, m, seg_start) >= r.k) & lo)
-                span = m
-            elif r.kind == "run_same_side":
-                f = (_run_length(up, seg_start) >= m) | (_run_length(down, seg_start) >= m)
-                span = m
-            elif r.kind == "trend":
-                # m points in a row steadily rising: m - 1 consecutive increases
-                f = (_run_length(inc, seg_start) >= m - 1) | (_run_length(dec, seg_start) >= m - 1)
-                span = m
-            elif r.kind == "alternating":
-                sgn = np.sign(d)
-                alt = np.zeros(n, bool)
-                alt[1:] = (sgn[1:] * sgn[:-1]) < 0
-                alt &= np.isfinite(d) & np.isfinite(np.roll(d, 1))
-                f = _run_length(alt, seg_start) >= m - 2
-                span = m
-            elif r.kind == "run_within":
-                f = _run_length(finite & (np.abs(z) < zone), seg_start) >= m
-                span = m
-            else:  # run_outside
-                f = _run_length(np.abs(z) > zone, seg_start) >= m
-                span = m
-        if flag == "window" and span > 1:
-            # spread each completion back over its window (within the segment)
+                continue
+            # spread each completion back over its window
+            f = out[r_i]
             ff = f.copy()
-            for lag in range(1, span):
-                shifted = np.zeros(n, bool)
-                shifted[:-lag] = f[lag:]
-                ff |= shifted
-            f = ff
-        out[r_i] = f & finite
+            for lag in range(1, int(r.m)):
+                ff[:-lag] |= f[lag:]
+            out[r_i] = ff & finite
     return out
 
 
