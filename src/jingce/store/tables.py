@@ -339,3 +339,44 @@ compensation = Table(
     Column("table_json", Text, nullable=False),  # jingce.compensation/1
     UniqueConstraint("axis_id", "iteration"),
 )
+
+# -- live collection: message de-duplication, frozen control limits, alarms -------------------
+
+live_message = Table(
+    "live_message",
+    metadata,
+    Column("source", String(128), primary_key=True),  # e.g. mqtt://broker/topic-filter, opc.tcp://...
+    Column("message_id", String(128), primary_key=True),
+    Column("batch_id", ForeignKey("ingest_batch.id"), nullable=False, index=True),
+)
+
+control_limits = Table(
+    "control_limits",
+    metadata,
+    _id(),
+    Column("characteristic_id", ForeignKey("characteristic.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("mu", Float, nullable=False),  # centre of single values
+    Column("sigma", Float, nullable=False),  # within sigma of single values
+    Column("n", Integer, nullable=False),  # values the limits were estimated from
+    Column("method", String(64), nullable=False),  # e.g. "imr phase I"
+    Column("frozen_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("characteristic_id", "version"),
+)
+
+alarm = Table(
+    "alarm",
+    metadata,
+    _id(),
+    Column("enterprise_id", ForeignKey("enterprise.id"), nullable=False, index=True),
+    Column("characteristic_id", ForeignKey("characteristic.id"), nullable=False, index=True),
+    Column("batch_id", ForeignKey("ingest_batch.id"), nullable=False),
+    Column("measured_at", UtcDateTime(), nullable=False),
+    Column("value", Float, nullable=False),
+    Column("kind", String(16), nullable=False),  # spec | limit | rule
+    Column("rule", String(64)),
+    Column("detail", String(512)),
+    Column("serial", String(128)),
+    Column("raised_at", UtcDateTime(), nullable=False),
+    Column("acknowledged_by", String(64)),
+)
