@@ -47,13 +47,20 @@ def gen():
 
 
 def _read():
+    """The whole table as numpy columns, filled row group by row group into preallocated arrays
+    (reading it as one Arrow table and converting would hold each column twice)."""
     import pyarrow.parquet as pq
 
-    t = pq.read_table(PARQUET, columns=["characteristic", "value", "nominal"])
-    char = t.column("characteristic").to_numpy()
-    value = t.column("value").to_numpy()
-    nominal = t.column("nominal").to_numpy()
-    return char, value, nominal
+    f = pq.ParquetFile(PARQUET)
+    names = ("characteristic", "value", "nominal")
+    out = [np.empty(f.metadata.num_rows, dt) for dt in (np.int32, np.float64, np.float64)]
+    pos = 0
+    for i in range(f.metadata.num_row_groups):
+        t = f.read_row_group(i, columns=list(names))
+        for a, c in zip(out, names, strict=True):
+            a[pos:pos + t.num_rows] = t.column(c).to_numpy()
+        pos += t.num_rows
+    return tuple(out)
 
 
 def _stream():

@@ -58,8 +58,11 @@ class BatchCapability:
 def _chi2_ppf(q, df):
     """Chi-square quantile, ``2 P^-1(df / 2, q)`` with P the regularised lower incomplete gamma
     function: the formula scipy.stats.chi2.ppf evaluates, without importing scipy.stats (NaN
-    degrees of freedom give NaN)."""
-    return 2 * special.gammaincinv(df / 2, q)
+    degrees of freedom give NaN). Evaluated once per distinct ``df`` (many characteristics share
+    their counts, and the inverse is the costly part)."""
+    df = np.asarray(df, dtype=float)
+    uniq, inv = np.unique(df, return_inverse=True)
+    return (2 * special.gammaincinv(uniq / 2, q))[inv.reshape(df.shape)]
 
 
 def _idx(mean, sigma, lsl, usl):

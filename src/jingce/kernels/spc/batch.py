@@ -187,12 +187,15 @@ def _grouped_mean_m2(x, off):
     return counts, mean, m2
 
 
-def _per_char_mean(x, sub_char, g):
+def _per_char_mean(x, sub_char, g, m_per):
+    """Mean per characteristic of the finite points (bincount: summed in point order)."""
     ok = np.isfinite(x)
-    if not ok.all():
+    if ok.all():
+        cnt = m_per
+    else:
         x, sub_char = x[ok], sub_char[ok]
+        cnt = np.bincount(sub_char, minlength=g)
     ssum = np.bincount(sub_char, weights=x, minlength=g)
-    cnt = np.bincount(sub_char, minlength=g)
     with np.errstate(invalid="ignore", divide="ignore"):
         return ssum / np.where(cnt > 0, cnt, np.nan), cnt
 
@@ -283,18 +286,18 @@ def _summarise(v, off, nom, sub_off, n_sub, individuals, k, sigma_within, rs, cs
     del dev
 
     # ---- sigma within and the units of the dispersion panel
-    grand_dev, _ = _per_char_mean(stat, sub_char, g)
+    grand_dev, _ = _per_char_mean(stat, sub_char, g, m_per)
     if individuals:
-        mr_bar, n_mr = _per_char_mean(disp, sub_char, g)
+        mr_bar, n_mr = _per_char_mean(disp, sub_char, g, m_per)
         sw = mr_bar / cst.d2[2]
         df_w = n_mr.astype(float)
         unit, disp_sd_unit, se_unit = cst.d2[2], cst.d3[2], 1.0
     else:
         if sigma_within == "rbar":
-            sw, _ = _per_char_mean(disp / cst.d2[sizes], sub_char, g)
+            sw, _ = _per_char_mean(disp / cst.d2[sizes], sub_char, g, m_per)
             unit, disp_sd_unit = cst.d2[sizes], cst.d3[sizes]
         else:
-            sw, _ = _per_char_mean(disp / cst.c4[sizes], sub_char, g)
+            sw, _ = _per_char_mean(disp / cst.c4[sizes], sub_char, g, m_per)
             unit, disp_sd_unit = cst.c4[sizes], np.sqrt(1 - cst.c4[sizes] ** 2)
         if fixed:
             df_w = m_per * (n_sub - 1.0)  # the exact integer a per-subgroup sum gives
