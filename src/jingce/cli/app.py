@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from jingce.cli import calc, demo_cmd, loop_cmds, store_cmds
+from jingce.cli import calc, collect_cmds, demo_cmd, loop_cmds, store_cmds
 from jingce.errors import JingceError
 
 
@@ -35,6 +35,7 @@ app.add_typer(store_cmds.audit_app, name="audit")
 app.command("demo")(demo_cmd.demo)
 app.add_typer(loop_cmds.machine_app, name="machine")
 app.add_typer(loop_cmds.loop_app, name="loop")
+app.add_typer(collect_cmds.collect_app, name="collect")
 
 
 def main() -> None:

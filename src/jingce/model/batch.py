@@ -39,6 +39,7 @@ INPUT_SCHEMA = pa.schema(
         pa.field("kind", pa.string()),
         pa.field("criticality", pa.string()),
         pa.field("attributes", pa.string()),
+        pa.field("message_id", pa.string()),  # live messages: the id used to drop redeliveries
     ]
 )
 """Columns a reader produces. Each row has ``measured_at`` (UTC) or, when the source gives wall-clock

@@ -13,6 +13,7 @@ from jingce.store import audit
 from jingce.store import tables as t
 from jingce.store.compaction import CompactionMixin
 from jingce.store.ingest import IngestMixin, IngestResult
+from jingce.store.live import Alarm, FrozenLimits, LiveMixin
 from jingce.store.machines import MachinesMixin
 from jingce.store.metrology import CalibrationChain, ChainLink, ChainNode
 from jingce.store.queries import Lineage, LineageNode, QueriesMixin
@@ -20,7 +21,7 @@ from jingce.store.registry import RegistryMixin
 from jingce.store.tenancy import Actor, Visibility
 
 
-class Store(IngestMixin, CompactionMixin, MachinesMixin, QueriesMixin, RegistryMixin):
+class Store(IngestMixin, CompactionMixin, LiveMixin, MachinesMixin, QueriesMixin, RegistryMixin):
     """One interface over the registry, the lake and the audit log (habit 6 of DESIGN.md)."""
 
     @classmethod
@@ -66,5 +67,5 @@ class Store(IngestMixin, CompactionMixin, MachinesMixin, QueriesMixin, RegistryM
         return {"files": files, "rows": rows, "bytes": nbytes, "bytes_per_value": nbytes / rows if rows else float("nan")}
 
 
-__all__ = ["Actor", "CalibrationChain", "ChainLink", "ChainNode", "IngestResult", "Lineage", "LineageNode", "Store",
+__all__ = ["Actor", "Alarm", "FrozenLimits", "CalibrationChain", "ChainLink", "ChainNode", "IngestResult", "Lineage", "LineageNode", "Store",
            "Visibility"]

@@ -10,6 +10,7 @@ visible, whole; a crash before it leaves only invisible files, which a retry ove
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -140,8 +141,9 @@ def _utc_offsets_min(utc_us: np.ndarray, zone: str) -> np.ndarray:
 class IngestMixin(StoreBase):
     """The ingest use case of the store."""
 
-    def ingest(self, actor: Actor, table: pa.Table, *, content_hash: str, source_format: str,
-               source_name: str | None = None, source_hash: str | None = None) -> IngestResult:
+    def ingest(self, actor: Actor, table: pa.Table, *, content_hash: str | None = None, source_format: str,
+               source_name: str | None = None, source_hash: str | None = None,
+               message_source: str | None = None, alarms: list[dict] | None = None) -> IngestResult:
         """Land a batch of measurements (columns of :data:`jingce.model.batch.INPUT_SCHEMA`).
 
         Parameters
@@ -153,18 +155,33 @@ class IngestMixin(StoreBase):
             instrument by code.
         content_hash : str
             Identity of the batch (SHA-256 of the source bytes); a batch already in is skipped.
+            For live messages it is derived from the new message ids.
         source_format, source_name, source_hash
             Provenance kept with every row.
+        message_source : str, optional
+            Live data: the rows carry ``message_id``; rows of messages already committed from this
+            source are dropped (a broker redelivers what was not acknowledged), and the new ids are
+            recorded with the batch.
+        alarms : list of dict, optional
+            Real-time SPC alarms raised on these rows (keys ``message_id``, ``characteristic_id``,
+            ``enterprise_id``, ``measured_at``, ``value``, ``kind``, ``rule``, ``detail``, ``serial``,
+            ``raised_at``), recorded in the same transaction as the values.
 
         Raises
         ------
         FormatError
             A row breaks a rule; names the file, line and field. Nothing is written.
-        NotFoundError
-            The batch names an enterprise the actor may not write.
         """
-        source_hash = source_hash or content_hash
         with self._write() as conn:
+            new_ids: list[str] = []
+            if message_source is not None:
+                table, alarms, new_ids = self._new_messages(conn, table, alarms or [], message_source)
+                if table.num_rows == 0:
+                    return IngestResult("", 0, created=False)
+                content_hash = hashlib.sha256("\n".join([message_source, *new_ids]).encode()).hexdigest()
+            if content_hash is None:
+                raise FormatError("a batch needs its content hash", field="content_hash")
+            source_hash = source_hash or content_hash
             done = conn.execute(select(t.ingest_batch).where(t.ingest_batch.c.content_hash == content_hash)).first()
             if done is not None:
                 return IngestResult(content_hash, done.rows, created=False)
@@ -182,13 +199,35 @@ class IngestMixin(StoreBase):
                      "max_characteristic_id": f.max_characteristic_id, "min_time": f.min_time,
                      "max_time": f.max_time, "active": True}
                     for f in files])
+            if new_ids:
+                conn.execute(insert(t.live_message), [{"source": message_source, "message_id": m, "batch_id": batch_id}
+                                                      for m in new_ids])
+            if alarms:
+                cols = set(t.alarm.c.keys()) - {"id", "batch_id"}
+                conn.execute(insert(t.alarm), [{k: a.get(k) for k in cols} | {"batch_id": batch_id} for a in alarms])
             seq, digest = audit.append(conn, "ingest_batch", content_hash, {
                 "rows": lake_table.num_rows, "source_format": source_format, "source_name": source_name,
                 "source_hash": source_hash, "files": sorted(f.path for f in files),
-                "enterprises": sorted({f.enterprise_id for f in files}),
+                "enterprises": sorted({f.enterprise_id for f in files}), "messages": len(new_ids),
+                "alarms": len(alarms or []),
             }, actor.username)
         audit.write_anchor(self.anchor_path, seq, digest)
         return IngestResult(content_hash, lake_table.num_rows, True, len(files), stats[0], stats[1])
+
+    def _new_messages(self, conn, table: pa.Table, alarms: list[dict], source: str):
+        """Drop rows (and alarms) of messages this source already committed."""
+        if "message_id" not in table.column_names or table.column("message_id").null_count:
+            raise FormatError("live rows need a message_id", field="message_id")
+        ids = sorted(set(table.column("message_id").to_pylist()))
+        seen: set[str] = set()
+        for i in range(0, len(ids), 5000):
+            seen |= set(conn.execute(select(t.live_message.c.message_id).where(
+                t.live_message.c.source == source, t.live_message.c.message_id.in_(ids[i:i + 5000]))).scalars())
+        if seen:
+            keep = pc.invert(pc.is_in(table.column("message_id"), value_set=pa.array(sorted(seen), pa.string())))
+            table = table.filter(keep)
+            alarms = [a for a in alarms if a.get("message_id") not in seen]
+        return table, alarms, [m for m in ids if m not in seen]
 
     # -- resolution ---------------------------------------------------------------------------
 

@@ -1,0 +1,60 @@
+"""Wiring the live collectors to the store: the sink, the monitor, alarm publication, result files."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from jingce import formats
+from jingce.collect.messages import Row
+from jingce.services.live import LiveMonitor, LiveSink
+from jingce.store import Actor, Store
+
+
+def rows_from_table(table: pa.Table, message_id: str) -> list[Row]:
+    """Rows of a reader's measurement table, all under one message id (one result file)."""
+    cols = {c: table.column(c).to_pylist() for c in table.column_names}
+    n = table.num_rows
+
+    def get(name: str, i: int):
+        return cols[name][i] if name in cols else None
+
+    return [Row(message_id=message_id, enterprise=get("enterprise", i), site=get("site", i),
+                part_number=get("part_number", i), serial=get("serial", i), characteristic=get("characteristic", i),
+                value=get("value", i), unit=get("unit", i), measured_at=get("measured_at", i),
+                local_time=get("local_time", i), zone=get("zone", i), stage=get("stage", i),
+                operator=get("operator", i), machine=get("machine", i), instrument=get("instrument", i),
+                status=get("status", i), position=i) for i in range(n)]
+
+
+def result_reader(defaults: dict[str, str] | None = None):
+    """``read_result`` for the OPC UA collector: any registered format, by name or detected."""
+    def read(content: bytes, name: str, file_format: str | None, result_id: str) -> list[Row]:
+        wanted = (file_format or "").lower()
+        fmt = next((f for f in (formats.get(n) for n in formats.names()) if wanted and f.name == wanted), None)
+        fmt = fmt or formats.detect(content, name)
+        options = {"defaults": dict(defaults)} if defaults else {}
+        try:
+            result = fmt.read(content, name, **options)
+        except TypeError:  # a reader without the defaults option
+            result = fmt.read(content, name)
+        return rows_from_table(result.table, f"opcua:{result_id}")
+    return read
+
+
+def live_sink(store: Store, actor: Actor, *, source: str, source_format: str, publish=None, monitor: bool = True,
+              rules: str = "nelson", max_rows: int = 20000, max_delay: float = 1.0) -> LiveSink:
+    """A started :class:`LiveSink` with a :class:`LiveMonitor`; ``publish(topic, payload)`` sends alarms."""
+    from jingce.collect.mqtt import alarm_topic
+    from jingce.services.live import alarm_payload
+
+    def publish_alarm(alarm: dict) -> None:
+        if publish is not None:
+            ent = alarm["characteristic"].split("/", 1)[0]
+            publish(alarm_topic(ent, alarm.get("site")), alarm_payload(alarm))
+
+    mon = LiveMonitor(store, actor, rules=rules) if monitor else None
+    return LiveSink(store, actor, source=source, source_format=source_format, monitor=mon,
+                    publish_alarm=publish_alarm, max_rows=max_rows, max_delay=max_delay).start()
+
+
+__all__ = ["live_sink", "result_reader", "rows_from_table"]
