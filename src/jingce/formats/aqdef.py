@@ -72,7 +72,6 @@ ERROR_LOG_FIELDS = (20, 21, None, 2, 4, 5, 6, 7, 8, 10, 11, 12)
 """Value-line fields of an error-log characteristic (K2004 = 5 or 6), as aqdef-tools reads them."""
 FIELD_SEP, CHAR_SEP = "\x14", "\x0f"
 INVALID_ATTRIBUTES = ("255", "256")
-_K_LINE = r"^K(?P<key>[0-9]{4})(?:/(?P<idx>[0-9]{1,9}))?(?:/(?P<vidx>[0-9]{1,9}))?(?:[ \t]+(?P<val>.*))?$"
 _DATE_DMY = r"^\s*([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4}|[0-9]{2})[/ .T]+([0-9]{1,2}):([0-9]{1,2})(?::([0-9]{1,2}))?\s*$"
 _DATE_ISO = r"^\s*([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})[/ T]+([0-9]{1,2}):([0-9]{1,2})(?::([0-9]{1,2}))?\s*$"
 _NUMBER = r"^\s*[+-]?([0-9]+([.,][0-9]*)?|[.,][0-9]+)([eE][+-]?[0-9]+)?\s*$"
@@ -167,17 +166,6 @@ class _Errors:
 
 def _kname(key: int, idx: int | None = None) -> str:
     return f"K{key:04d}" if idx is None else f"K{key:04d}/{idx}"
-
-
-def _lines(buf: bytes) -> pa.Array:
-    arr = np.frombuffer(buf, np.uint8)
-    nl = np.flatnonzero(arr == 10)
-    starts = np.concatenate(([0], nl + 1)).astype(np.int64)
-    if len(starts) and starts[-1] == len(arr):
-        starts = starts[:-1]
-    offsets = np.append(starts, len(arr)).astype(np.int64)
-    lines = pa.LargeStringArray.from_buffers(len(starts), pa.py_buffer(offsets.tobytes()), pa.py_buffer(buf))
-    return pc.utf8_rtrim(lines, characters=" \t\r\n\x1a")
 
 
 def _np(a) -> np.ndarray:
@@ -381,52 +369,154 @@ class _Char:
     fields: dict[int, tuple[str, int]] = field(default_factory=dict)  # key -> (text, line)
 
 
+def _scan(buf: bytes) -> dict[str, np.ndarray]:
+    """Find the lines of UTF-8 ``buf`` and take K-lines apart, with numpy on the bytes.
+
+    Returns per line: ``start``/``end`` byte offsets (end without the line break and trailing
+    blanks), ``is_k``, ``ok`` (a well-formed K-line), ``key``, ``idx`` (1 when absent), ``vidx``
+    (0 when absent) and ``vstart``, where the field's text begins.
+    """
+    n_real = len(buf)
+    raw = np.frombuffer(buf + b"\n" + b"\x00" * 16, np.uint8)
+    nl = np.flatnonzero(raw[: n_real + 1] == 10)
+    start = np.concatenate(([0], nl[:-1] + 1)).astype(np.int64)
+    end = nl.astype(np.int64)
+    if n_real and buf.endswith(b"\n"):
+        start, end = start[:-1], end[:-1]
+    active = np.flatnonzero(end > start)
+    while active.size:  # trailing CR, blanks, tabs and DOS end-of-file marks
+        c = raw[end[active] - 1]
+        m = (c == 13) | (c == 32) | (c == 9) | (c == 26)
+        active = active[m]
+        end[active] -= 1
+        active = active[end[active] > start[active]]
+    length = end - start
+    n = len(start)
+    is_k = (raw[start] == 75) & (length >= 1)
+    k_rows = np.flatnonzero(is_k)
+    s = start[k_rows]
+    e = end[k_rows]
+    digits = raw[s[:, None] + np.arange(1, 5)]
+    ok = ((digits >= 48) & (digits <= 57)).all(axis=1) & (e - s >= 5)
+    d32 = digits.astype(np.int32)
+    key = (d32[:, 0] * 1000 + d32[:, 1] * 100 + d32[:, 2] * 10 + d32[:, 3] - 48 * 1111).astype(np.int64)
+    pos = s + 5
+
+    def number(pos: np.ndarray, live: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        acc = np.zeros(len(pos), np.int64)
+        count = np.zeros(len(pos), np.int64)
+        pos = pos.copy()
+        live = live.copy()
+        for _ in range(10):
+            c = raw[pos]
+            d = live & (c >= 48) & (c <= 57) & (pos < e)
+            if not d.any():
+                break
+            acc = np.where(d, acc * 10 + (c.astype(np.int64) - 48), acc)
+            count += d
+            pos += d
+            live &= d
+        return acc, count, pos
+
+    slash = ok & (pos < e) & (raw[pos] == 47)
+    idx, cnt, after = number(pos + 1, slash)
+    ok &= ~slash | (cnt > 0)
+    pos = np.where(slash, after, pos)
+    idx = np.where(slash, idx, 1)
+    slash2 = ok & slash & (pos < e) & (raw[pos] == 47)
+    vidx, cnt2, after2 = number(pos + 1, slash2)
+    ok &= ~slash2 | (cnt2 > 0)
+    pos = np.where(slash2, after2, pos)
+    vidx = np.where(slash2, vidx, 0)
+    c = raw[pos]
+    ok &= (pos >= e) | (c == 32) | (c == 9)
+    live = np.flatnonzero(ok & (pos < e))
+    while live.size:
+        c = raw[pos[live]]
+        m = ((c == 32) | (c == 9)) & (pos[live] < e[live])
+        live = live[m]
+        pos[live] += 1
+    pos = np.minimum(pos, e)
+    out = {"start": start, "end": end, "is_k": is_k, "n": n}
+    full = {name: np.zeros(n, np.int64) for name in ("key", "idx", "vidx", "vstart")}
+    full["key"][k_rows], full["idx"][k_rows], full["vidx"][k_rows], full["vstart"][k_rows] = key, idx, vidx, pos
+    ok_full = np.zeros(n, bool)
+    ok_full[k_rows] = ok
+    out.update(full)
+    out["ok"] = ok_full
+    return out
+
+
+def _gather(buf: bytes, start: np.ndarray, end: np.ndarray) -> pa.Array:
+    """The byte ranges ``[start, end)`` of ``buf`` as one string array (one copy of their bytes)."""
+    lens = np.maximum(end - start, 0)
+    offsets = np.zeros(len(start) + 1, np.int64)
+    np.cumsum(lens, out=offsets[1:])
+    total = int(offsets[-1])
+    raw = np.frombuffer(buf, np.uint8)
+    if total:
+        idx = np.repeat(start - offsets[:-1], lens) + np.arange(total, dtype=np.int64)
+        data = raw[idx].tobytes()
+    else:
+        data = b""
+    return pa.LargeStringArray.from_buffers(len(start), pa.py_buffer(offsets.tobytes()), pa.py_buffer(data))
+
+
+def _utf8(raw: bytes, fname: str, encoding: str | None) -> tuple[bytes, str]:
+    """The file as UTF-8 bytes with LF line ends, and the encoding it was read in."""
+    enc = None
+    if not encoding or encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
+        body = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+        try:
+            body.decode("utf-8")
+            enc = "utf-8-sig" if body is not raw else "utf-8"
+        except UnicodeDecodeError:
+            if encoding:
+                raise FormatError("not valid UTF-8", file=fname) from None
+    if enc is None:
+        text, enc = decode(raw, fname, encoding)
+        body = text.encode("utf-8")
+    if b"\x00" in body:
+        raise FormatError("NUL characters: not a text file", file=fname)
+    if b"\r" in body and body.count(b"\r") != body.count(b"\r\n"):
+        body = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    if body and not body.endswith(b"\n"):
+        body += b"\n"
+    return body, enc
+
+
 def _read_group(group, encoding, defaults, skip_bad, serial, gauge_as_instrument):
     src = _Source("")
-    texts = []
+    bodies = []
     for fname, raw in group:
-        text, enc = decode(raw, fname, encoding)
-        if b"\x00" in raw[:65536] and enc.startswith("utf-8"):
-            raise FormatError("NUL characters: not a text file", file=fname)
-        text = text.replace("\x00", "")
-        if "\r" in text:
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
-        if text and not text.endswith("\n"):
-            text += "\n"
-        src.files.append((fname, text.count("\n")))
+        body, enc = _utf8(raw, fname, encoding)
+        src.files.append((fname, body.count(b"\n")))
         src.encodings[fname] = enc
-        texts.append(text)
+        bodies.append(body)
     main_name = group[-1][0]
     err = _Errors(src, skip_bad)
-    full = "".join(texts)
-    if not full.strip():
+    buf = b"".join(bodies)
+    if not buf.strip():
         raise FormatError("the file is empty", file=main_name, line=1)
-    lines = _lines(full.encode("utf-8"))
-    n = len(lines)
+    sc = _scan(buf)
+    n = sc["n"]
     line_no = np.arange(1, n + 1, dtype=np.int64)
-    first = pc.utf8_slice_codeunits(lines, 0, 1)
-    is_k = _np(pc.equal(first, "K"))
-    blank = _np(pc.equal(pc.utf8_length(lines), 0))
+    is_k = sc["is_k"]
+    blank = sc["end"] <= sc["start"]
     is_vline = ~is_k & ~blank
-
-    klines = lines.filter(pa.array(is_k))
-    kno = line_no[is_k]
-    ex = pc.extract_regex(klines, _K_LINE)
-    ok = _np(ex.is_valid())
-    if not ok.all():
-        for i in np.flatnonzero(~ok)[: 10_000 if skip_bad else 1]:
-            head = klines[int(i)].as_py().split(" ", 1)[0][:16]
-            err.bad(kno[i], head, "expected a K-line 'Knnnn[/i] value'")
-        if skip_bad and (~ok).sum() > 10_000:
-            raise FormatError(f"{int((~ok).sum())} bad K-lines: not an AQDEF file", file=main_name)
-    ex = ex.filter(pa.array(ok))
-    kno = kno[ok]
-    key = _np(pc.cast(ex.field("key"), pa.int32())).astype(np.int64)
-    idx_s = ex.field("idx")
-    idx = _np(pc.cast(pc.if_else(pc.equal(idx_s, ""), "1", idx_s), pa.int64()))
-    vidx_s = ex.field("vidx")
-    vidx = _np(pc.cast(pc.if_else(pc.equal(vidx_s, ""), "0", vidx_s), pa.int64()))
-    val = ex.field("val")
+    bad_k = is_k & ~sc["ok"]
+    if bad_k.any():
+        rows = np.flatnonzero(bad_k)
+        for i in rows[: 10_000 if skip_bad else 1]:
+            head = buf[sc["start"][i]:sc["end"][i]].decode("utf-8", "replace").split(" ", 1)[0][:16]
+            err.bad(line_no[i], head, "expected a K-line 'Knnnn[/i] value'")
+        if skip_bad and len(rows) > 10_000:
+            raise FormatError(f"{len(rows)} bad K-lines: not an AQDEF file", file=main_name)
+    good = is_k & sc["ok"]
+    kr = np.flatnonzero(good)
+    kno = line_no[kr]
+    key, idx, vidx = sc["key"][kr], sc["idx"][kr], sc["vidx"][kr]
+    vstart, vend = sc["vstart"][kr], sc["end"][kr]
 
     # blocks: a K0100 after values starts a new one ---------------------------------------
     key_at_line = np.full(n, -1, np.int64)
@@ -449,7 +539,7 @@ def _read_group(group, encoding, defaults, skip_bad, serial, gauge_as_instrument
     header: dict[str, str] = {}
     current_part: dict[int, int] = {}
     s_key, s_idx, s_line = key[struct].tolist(), idx[struct].tolist(), kno[struct].tolist()
-    s_val = [v if v is not None else "" for v in val.take(pa.array(struct)).to_pylist()]
+    s_val = [buf[a:b].decode("utf-8") for a, b in zip(vstart[struct].tolist(), vend[struct].tolist(), strict=True)]
     s_vidx = vidx[struct].tolist()
     for k, i, ln, v, vi in zip(s_key, s_idx, s_line, s_val, s_vidx, strict=True):
         b = int(block_of_line[ln - 1])
@@ -477,9 +567,9 @@ def _read_group(group, encoding, defaults, skip_bad, serial, gauge_as_instrument
 
     # value records --------------------------------------------------------------------------
     vsel = np.flatnonzero((key >= 1) & (key < 100))
-    recs = _kfield_records(key[vsel], idx[vsel], vidx[vsel], val.take(pa.array(vsel)), kno[vsel],
+    recs = _kfield_records(buf, key[vsel], idx[vsel], vidx[vsel], vstart[vsel], vend[vsel], kno[vsel],
                            block_of_line[kno[vsel] - 1], err)
-    vl_recs = _valueline_records(lines.filter(pa.array(is_vline)), line_no[is_vline],
+    vl_recs = _valueline_records(_gather(buf, sc["start"][is_vline], sc["end"][is_vline]), line_no[is_vline],
                                  block_of_line[is_vline], chars, err)
     if recs is None and vl_recs is None:
         if not chars:
@@ -511,70 +601,84 @@ def _lookup(block: np.ndarray, char: np.ndarray, char_pos: dict) -> np.ndarray:
     return mapped[inv]
 
 
-def _kfield_records(key, idx, vidx, val, line, block, err) -> dict | None:
+def _gather_valid(buf: bytes, start: np.ndarray, end: np.ndarray, valid: np.ndarray) -> pa.Array:
+    arr = _gather(buf, np.where(valid, start, 0), np.where(valid, end, 0))
+    if valid.all():
+        return arr
+    bitmap = np.packbits(valid, bitorder="little").tobytes()
+    return pa.LargeStringArray.from_buffers(len(arr), arr.buffers()[1], arr.buffers()[2], pa.py_buffer(bitmap))
+
+
+def _kfield_records(buf, key, idx, vidx, vstart, vend, line, block, err) -> dict | None:
     """Group K-field value lines into records; return per-record string columns."""
-    if len(key) == 0:
-        return None
     n = len(key)
-    group = block.astype(np.int64) * (1 << 32) + idx
-    order = np.argsort(group, kind="stable")
-    g, k = group[order], key[order]
-    starts = np.concatenate(([True], g[1:] != g[:-1]))
+    if n == 0:
+        return None
+    if block.max() == 0 and idx.max() < 32000:
+        gid = idx.astype(np.int16)
+    else:
+        _, inv = np.unique(block.astype(np.int64) * (1 << 32) + idx, return_inverse=True)
+        gid = inv.astype(np.int16) if inv.max() < 32000 else inv.astype(np.int64)
+    order = np.argsort(gid, kind="stable")
+    g, k = gid[order], key[order]
+    gstart = np.concatenate(([True], g[1:] != g[:-1]))
     fast = not vidx.any()
     if fast:
-        is1 = (k == 1).astype(np.int64)
+        is1 = k == 1
+        new = gstart | is1
         cs = np.cumsum(is1)
-        start_pos = np.flatnonzero(starts)
-        base = np.repeat(cs[start_pos] - is1[start_pos], np.diff(np.append(start_pos, n)))
+        sp = np.flatnonzero(gstart)
+        base = np.repeat(cs[sp] - is1[sp], np.diff(np.append(sp, n)))
         rec = cs - base
         if (rec < 1).any():
             fast = False
         else:
-            combo = np.lexsort((k, rec, g))
-            gk, rk, kk = g[combo], rec[combo], k[combo]
-            if ((gk[1:] == gk[:-1]) & (rk[1:] == rk[:-1]) & (kk[1:] == kk[:-1])).any():
+            runs = np.flatnonzero(new)
+            lo = np.where(k < 64, np.left_shift(np.uint64(1), np.minimum(k, 63).astype(np.uint64)), np.uint64(0))
+            hi = np.where(k >= 64, np.left_shift(np.uint64(1), np.clip(k - 64, 0, 63).astype(np.uint64)),
+                          np.uint64(0))
+            distinct = (np.bitwise_count(np.bitwise_or.reduceat(lo, runs))
+                        + np.bitwise_count(np.bitwise_or.reduceat(hi, runs))).astype(np.int64)
+            if (distinct != np.diff(np.append(runs, n))).any():
                 fast = False
     if not fast:  # the general rule: a record ends where one of its fields repeats
         rec = np.empty(n, np.int64)
         seen: dict[int, tuple[int, set]] = {}
         vo = vidx[order]
         for j, (gg, kk, vv) in enumerate(zip(g.tolist(), k.tolist(), vo.tolist(), strict=True)):
-            num, keys = seen.get(gg, (0, None))
             if vv:
                 rec[j] = vv
                 continue
+            num, keys = seen.get(gg, (0, None))
             if keys is None or kk in keys:
                 num, keys = num + 1, set()
                 seen[gg] = (num, keys)
             keys.add(kk)
             rec[j] = num
-    # records: distinct (group, rec)
-    rk = np.lexsort((rec, g))
-    order = order[rk]
-    g, rec, k = g[rk], rec[rk], key[order]
-    new = np.concatenate(([True], (g[1:] != g[:-1]) | (rec[1:] != rec[:-1])))
+        rk = np.lexsort((rec, g))
+        order, g, rec, k = order[rk], g[rk], rec[rk], k[rk]
+        new = np.concatenate(([True], (g[1:] != g[:-1]) | (rec[1:] != rec[:-1])))
     rid = np.cumsum(new) - 1
     nrec = int(rid[-1]) + 1
     first = np.flatnonzero(new)
     out = {"block": block[order][first], "char": idx[order][first], "rec": rec[first], "kind": "kfield"}
-    vals = val.take(pa.array(order))
-    lines_sorted = line[order]
-    keys_present = np.unique(k)
     cols, col_lines = {}, {}
-    for kk in keys_present.tolist():
-        m = k == kk
-        pos = np.full(nrec, -1, np.int64)
-        pos[rid[m]] = np.flatnonzero(m)
-        # a repeated field with an explicit value number: the last one wins
-        cols[kk] = vals.take(pa.array(pos, mask=pos < 0))
+    for kk in np.unique(k).tolist():
+        rows = np.flatnonzero(k == kk)
+        src = order[rows]
+        s = np.zeros(nrec, np.int64)
+        e = np.zeros(nrec, np.int64)
+        valid = np.zeros(nrec, bool)
+        s[rid[rows]], e[rid[rows]], valid[rid[rows]] = vstart[src], vend[src], True
+        cols[kk] = _gather_valid(buf, s, e, valid)
         ln = np.zeros(nrec, np.int64)
-        ln[rid[m]] = lines_sorted[m]
+        ln[rid[rows]] = line[src]
         col_lines[kk] = ln
     out["fields"], out["lines"] = cols, col_lines
-    out["line"] = col_lines.get(1, np.zeros(nrec, np.int64))
+    out["line"] = col_lines.get(1, np.zeros(nrec, np.int64)).copy()
     missing = out["line"] == 0
     if missing.any():  # records without K0001: their first line, for ordering only
-        out["line"][missing] = lines_sorted[first][missing]
+        out["line"][missing] = line[order][first][missing]
     out["sub"] = np.zeros(nrec, np.int64)
     return out
 
@@ -994,7 +1098,7 @@ def write(table: pa.Table, *, form: str = "kfield", encoding: str = "windows-125
     part_order: dict[str, int] = {}
     char_order: dict[tuple[str, str], int] = {}
     char_rows: dict[int, list[int]] = {}
-    for i, r in enumerate(rows):
+    for r in rows:
         p = r["part_number"]
         if p not in part_order:
             part_order[p] = len(part_order) + 1
@@ -1102,7 +1206,7 @@ def write(table: pa.Table, *, form: str = "kfield", encoding: str = "windows-125
                 if f[kk] is not None:
                     out.append(f"K{kk:04d}/{ci} {_clean(f[kk])}")
     else:
-        for i, f in enumerate(rec_fields):
+        for f in rec_fields:
             bad = [k for k in f if k not in VALUE_LINE_FIELDS and f[k] is not None]
             if bad:
                 raise FormatError(f"field K{bad[0]:04d} has no place in a value line; write form='kfield'",
