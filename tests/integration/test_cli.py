@@ -79,3 +79,20 @@ def test_a_malformed_row_refuses_the_file(data, tmp_path, replace, field):
 def test_unknown_characteristic_and_errors_are_bilingual(data):
     r = runner.invoke(app, ["query", "values", "E1/NOPE/D1", "--data", str(data)])
     assert r.exit_code == 2 and "未找到" in r.output and "not found" in r.output
+
+
+def test_export_csv_round_trip(data, tmp_path):
+    f = tmp_path / "shaft.csv"
+    f.write_text(CSV, encoding="utf-8")
+    assert runner.invoke(app, ["ingest", str(f), "--data", str(data)]).exit_code == 0
+    out = tmp_path / "out.csv"
+    r = runner.invoke(app, ["export", "--enterprise", "E1", "--format", "csv", "--out", str(out), "--data", str(data)])
+    assert r.exit_code == 0, r.output
+    from jingce.formats import csv as jcsv
+
+    back = jcsv.read(out.read_bytes(), "out.csv").table
+    assert sorted(back.column("value").to_pylist()) == [11.998, 12.001, 25.003, 25.012]
+    assert set(back.column("instrument").to_pylist()) == {"E1-MIC"}
+    assert set(back.column("enterprise").to_pylist()) == {"E1"}
+    r = runner.invoke(app, ["export", "--enterprise", "E9", "--out", str(out), "--data", str(data)])
+    assert r.exit_code == 2  # unknown enterprise: not found, bilingual

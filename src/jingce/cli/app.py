@@ -30,6 +30,7 @@ app = typer.Typer(
 app.add_typer(calc.app, name="calc")
 app.command("init")(store_cmds.init)
 app.command("ingest")(store_cmds.ingest)
+app.command("export")(store_cmds.export)
 app.add_typer(store_cmds.query_app, name="query")
 app.add_typer(store_cmds.audit_app, name="audit")
 app.command("demo")(demo_cmd.demo)

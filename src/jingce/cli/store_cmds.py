@@ -175,3 +175,32 @@ def audit_verify(data: Path | None = DataOption) -> None:
         console.print(f"[red]{p.kind}[/] #{p.seq}: {p.detail}")
     console.print(t("audit chain BROKEN", "审计链已被篡改"))
     raise typer.Exit(1)
+
+
+def export(
+    fmt: str = typer.Option("csv", "--format", "-f", help="csv, aqdef, qif ... (jingce calc list formats: see README)"),
+    out: Path = typer.Option(..., "--out", "-o", help="file to write"),
+    characteristic: str | None = typer.Option(None, "--characteristic", help="ENTERPRISE/PART_NUMBER/KEY"),
+    enterprise: str | None = typer.Option(None, "--enterprise", help="enterprise code"),
+    serial: str | None = typer.Option(None, "--serial"),
+    start: str | None = typer.Option(None, "--from", help="ISO time (inclusive; UTC if no offset)"),
+    end: str | None = typer.Option(None, "--to", help="ISO time (exclusive)"),
+    data: Path | None = DataOption,
+    as_user: str = AsOption,
+) -> None:
+    """Export measurements in any format with a writer / 导出测量数据."""
+    from jingce.services.export import export_bytes
+
+    store = open_store(data)
+    actor = acting(store, as_user)
+    filters: dict = {"start": _parse_time(start, "--from"), "end": _parse_time(end, "--to"), "serial": serial}
+    if characteristic:
+        parts = characteristic.split("/")
+        if len(parts) != 3:
+            raise InvalidInputError("expected ENTERPRISE/PART_NUMBER/KEY", field="--characteristic")
+        filters["characteristic_id"] = store.find_characteristic(actor, *parts).id
+    if enterprise:
+        filters["enterprise_id"] = store.get_enterprise(actor, code=enterprise).id
+    data_out = export_bytes(store, actor, fmt, **filters)
+    out.write_bytes(data_out)
+    console.print(t(f"wrote {out} ({len(data_out):,} bytes, {fmt})", f"已写入 {out}（{len(data_out):,} 字节，{fmt}）"))
