@@ -18,10 +18,11 @@ from jingce.store.machines import MachinesMixin
 from jingce.store.metrology import CalibrationChain, ChainLink, ChainNode
 from jingce.store.queries import Lineage, LineageNode, QueriesMixin
 from jingce.store.registry import RegistryMixin
+from jingce.store.summaries import SummariesMixin
 from jingce.store.tenancy import Actor, Visibility
 
 
-class Store(IngestMixin, CompactionMixin, LiveMixin, MachinesMixin, QueriesMixin, RegistryMixin):
+class Store(IngestMixin, CompactionMixin, LiveMixin, MachinesMixin, QueriesMixin, RegistryMixin, SummariesMixin):
     """One interface over the registry, the lake and the audit log (habit 6 of DESIGN.md)."""
 
     @classmethod

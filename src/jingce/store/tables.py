@@ -380,3 +380,37 @@ alarm = Table(
     Column("raised_at", UtcDateTime(), nullable=False),
     Column("acknowledged_by", String(64)),
 )
+
+# -- batch analyses and the summaries kept beside the lake (issue 10) --------------------------
+
+analysis_run = Table(
+    "analysis_run",
+    metadata,
+    _id(),
+    Column("kind", String(32), nullable=False),  # region
+    Column("engine", String(256), nullable=False),  # local | local[2] | spark://host:7077 ...
+    Column("params", JSON, nullable=False),
+    Column("enterprise_ids", JSON),  # null: every enterprise the actor sees
+    Column("actor", String(64)),
+    Column("status", String(16), nullable=False),  # running | done | failed
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime()),
+    Column("n_values", BigInteger),
+    Column("message", Text),
+)
+
+summary_file = Table(
+    "summary_file",
+    metadata,
+    _id(),
+    Column("run_id", ForeignKey("analysis_run.id"), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),  # characteristic | subgroup | daily
+    Column("enterprise_id", ForeignKey("enterprise.id"), nullable=False),
+    Column("month", String(7)),  # null: a file of the whole history (characteristic summaries)
+    Column("path", String(512), nullable=False, unique=True),  # relative to the summaries folder
+    Column("rows", BigInteger, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("replaced_at", UtcDateTime()),  # when a later run replaced it (the file may then be vacuumed)
+)
+Index("ix_summary_file_kind_enterprise", summary_file.c.kind, summary_file.c.enterprise_id, summary_file.c.month)
