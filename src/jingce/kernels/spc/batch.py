@@ -200,10 +200,14 @@ def _per_char_mean(x, sub_char, g, m_per):
         return ssum / np.where(cnt > 0, cnt, np.nan), cnt
 
 
-def _count_per(flags, first):
-    """Number of True per series; series s owns points first[s]:first[s + 1]."""
-    idx = np.flatnonzero(flags)
-    return np.searchsorted(idx, first[1:]) - np.searchsorted(idx, first[:-1]), idx
+def _count_per(masks, heads, m_per):
+    """Number of True per series in each row of ``masks`` (rows, n); series s owns the m_per[s]
+    points from heads[s]. Returns shape (series, rows)."""
+    out = np.zeros((m_per.size, masks.shape[0]), np.int64)
+    ne = m_per > 0
+    if masks.shape[1] and masks.shape[0]:
+        out[ne] = np.add.reduceat(masks.view(np.uint8), heads[ne], axis=1, dtype=np.int32).T
+    return out
 
 
 def _summarise(v, off, nom, sub_off, n_sub, individuals, k, sigma_within, rs, cst):
@@ -333,11 +337,11 @@ def _summarise(v, off, nom, sub_off, n_sub, individuals, k, sigma_within, rs, cs
     del c_hi, c_lo, d_lcl, d_ucl, scale, centre
 
     flags = _last_flags(z, rs, heads)
-    rule_counts = np.zeros((g, len(rs)), np.int64)
-    for r_i in range(len(rs)):
-        rule_counts[:, r_i] = _count_per(flags[r_i], sub_first)[0]
     alarm_pt = flags.any(axis=0) | beyond_d if rs else beyond_pt | beyond_d
-    alarms, idx = _count_per(alarm_pt, sub_first)
+    counts_pt = _count_per(np.vstack((flags, beyond_pt, beyond_d, alarm_pt)), heads, m_per)
+    rule_counts = counts_pt[:, :len(rs)]
+    beyond, beyond_disp, alarms = counts_pt[:, len(rs)], counts_pt[:, len(rs) + 1], counts_pt[:, len(rs) + 2]
+    idx = np.flatnonzero(alarm_pt)
     # last alarm per characteristic: the largest alarming point index below the next one's start
     hi_i = np.searchsorted(idx, sub_first[1:])
     has = alarms > 0
@@ -352,7 +356,7 @@ def _summarise(v, off, nom, sub_off, n_sub, individuals, k, sigma_within, rs, cs
         "sigma_overall": sigma_overall, "sw": sw, "df_w": df_w, "grand_dev": grand_dev, "m_per": m_per,
         "size_sum": (m_per * float(n_sub) if fixed else np.bincount(sub_char, weights=sizes.astype(float),
                                                                      minlength=g)),
-        "beyond": _count_per(beyond_pt, sub_first)[0], "beyond_disp": _count_per(beyond_d, sub_first)[0],
+        "beyond": beyond, "beyond_disp": beyond_disp,
         "rule_counts": rule_counts, "alarms": alarms, "last_alarm": last_alarm, "last_alarm_value": last_val,
     }
 

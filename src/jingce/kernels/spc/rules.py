@@ -220,6 +220,48 @@ def _clear_heads(f: np.ndarray, heads: np.ndarray, w: int) -> np.ndarray:
     return f
 
 
+class _Masks:
+    """Byte masks of the standardised points, each computed once per block and shared by the rules.
+
+    A plain object, not a closure over a cache dict: a self-referencing closure would be a
+    reference cycle and keep every block's masks alive until the garbage collector ran.
+    """
+
+    def __init__(self, z: np.ndarray, heads: np.ndarray):
+        self.z, self.heads, self.cache = z, heads, {}
+
+    def __call__(self, op: str, t: float = 0.0) -> np.ndarray:
+        key = (op, t)
+        val = self.cache.get(key)
+        if val is not None:
+            return val
+        z, n = self.z, self.z.size
+        with np.errstate(invalid="ignore"):
+            if op == "finite":
+                val = np.isfinite(z)
+            elif op == "abs":
+                val = np.abs(z)
+            elif op == ">":
+                val = z > t
+            elif op == "<":
+                val = z < t
+            elif op == "|>|":
+                val = self("abs") > t
+            elif op == "|<|":
+                val = self("finite") & (self("abs") < t)
+            elif op in ("inc", "dec"):
+                # sign of the difference to the previous point; none at a series start (or after NaN)
+                val = np.zeros(n, bool)
+                (np.greater if op == "inc" else np.less)(z[1:], z[:-1], out=val[1:])
+                val[self.heads[self.heads < n]] = False
+            else:  # "alt": the difference changes sign from the previous one
+                inc, dec = self("inc"), self("dec")
+                val = np.zeros(n, bool)
+                val[1:] = (inc[1:] & dec[:-1]) | (dec[1:] & inc[:-1])
+        self.cache[key] = val
+        return val
+
+
 def _last_flags(z: np.ndarray, rules, heads: np.ndarray) -> np.ndarray:
     """Flags (len(rules), n), ``flag="last"``, for standardised points ``z`` of one or more series
     laid end to end; ``heads`` holds the index of each series' first point (sorted).
@@ -233,60 +275,28 @@ def _last_flags(z: np.ndarray, rules, heads: np.ndarray) -> np.ndarray:
     if n == 0 or not rules:
         return out
     heads = np.asarray(heads, dtype=np.int64)
-    cache: dict = {}
-
-    def get(key):
-        if key not in cache:
-            op, t = key
-            with np.errstate(invalid="ignore"):
-                if op == "finite":
-                    val = np.isfinite(z)
-                elif op == "abs":
-                    val = np.abs(z)
-                elif op == ">":
-                    val = z > t
-                elif op == "<":
-                    val = z < t
-                elif op == "|>|":
-                    val = get(("abs", 0)) > t
-                elif op == "|<|":
-                    val = get(("finite", 0)) & (get(("abs", 0)) < t)
-                elif op in ("inc", "dec"):
-                    # sign of the difference to the previous point; none at a series start (or after NaN)
-                    val = np.zeros(n, bool)
-                    if op == "inc":
-                        np.greater(z[1:], z[:-1], out=val[1:])
-                    else:
-                        np.less(z[1:], z[:-1], out=val[1:])
-                    val[heads[heads < n]] = False
-                else:  # "alt": the difference changes sign from the previous one
-                    inc, dec = get(("inc", 0)), get(("dec", 0))
-                    val = np.zeros(n, bool)
-                    val[1:] = (inc[1:] & dec[:-1]) | (dec[1:] & inc[:-1])
-            cache[key] = val
-        return cache[key]
-
+    get = _Masks(z, heads)
     for r_i, r in enumerate(rules):
         m, zone = int(r.m), float(r.zone)
         if r.kind == "beyond":
-            f = get(("|>|", zone))
+            f = get("|>|", zone)
         elif r.kind == "k_of_m_beyond":
-            hi, lo = get((">", zone)), get(("<", -zone))
+            hi, lo = get(">", zone), get("<", -zone)
             f = ((_count(hi, m) >= r.k) & hi) | ((_count(lo, m) >= r.k) & lo)
             f = _clear_heads(f, heads, m - 1)
         elif r.kind == "run_same_side":
-            f = _run(get((">", 0.0)), m) | _run(get(("<", 0.0)), m)
+            f = _run(get(">", 0.0), m) | _run(get("<", 0.0), m)
             f = _clear_heads(f, heads, m - 1)
         elif r.kind == "trend":
             # m points in a row steadily rising: m - 1 consecutive increases (none across a start)
-            f = _run(get(("inc", 0)), m - 1) | _run(get(("dec", 0)), m - 1) if m > 1 else np.ones(n, bool)
+            f = _run(get("inc"), m - 1) | _run(get("dec"), m - 1) if m > 1 else np.ones(n, bool)
         elif r.kind == "alternating":
-            f = _run(get(("alt", 0)), m - 2) if m > 2 else np.ones(n, bool)
+            f = _run(get("alt"), m - 2) if m > 2 else np.ones(n, bool)
         elif r.kind == "run_within":
-            f = _clear_heads(_run(get(("|<|", zone)), m), heads, m - 1)  # m <= 1: nothing cleared, cache kept
+            f = _clear_heads(_run(get("|<|", zone), m), heads, m - 1)  # m <= 1: nothing cleared, cache kept
         else:  # run_outside
-            f = _clear_heads(_run(get(("|>|", zone)), m), heads, m - 1)
-        np.logical_and(f, get(("finite", 0)), out=out[r_i])
+            f = _clear_heads(_run(get("|>|", zone), m), heads, m - 1)
+        np.logical_and(f, get("finite"), out=out[r_i])
     return out
 
 
