@@ -357,6 +357,7 @@ def read(data: bytes, name: str = "<aqdef>", *, description: bytes | None = None
         table = pa.concat_tables([t.cast(pa.schema([(f.name, pa.string()) if pa.types.is_dictionary(f.type) else f
                                                     for f in t.schema])) for t in fixed])
         metadata = {"files": meta}
+    skipped.sort(key=lambda e: (e.details.get("file", ""), e.details.get("line", 0)))
     return ReadResult(table, tuple(skipped), metadata)
 
 
@@ -791,22 +792,29 @@ def _strip(col: pa.Array) -> pa.Array:
 
 
 def _json_attrs(pieces: list[tuple[str, pa.Array]], n: int) -> pa.Array:
-    """Per-row JSON objects from (key, string column) pairs; null where a row has none."""
-    if not pieces:
-        return pa.nulls(n, pa.string())
+    """Per-row JSON objects from (key, string column) pairs; null where a row has none.
+
+    Built without nulls inside the joins: Arrow's ``binary_join_element_wise`` with
+    ``null_handling='skip'`` returns a wrong length on some null patterns."""
     parts = []
     for k, col in pieces:
         col = col.cast(pa.string())
+        if col.null_count == len(col):
+            continue
         ctl = pc.match_substring_regex(col, r"[\x00-\x1f\x7f\"\\]")
         if pc.any(ctl).as_py():
             enc = pa.array([None if v is None else json.dumps(v, ensure_ascii=False) for v in col.to_pylist()],
                            pa.string())
         else:
-            enc = pc.binary_join_element_wise('"', col, '"', "")
-        parts.append(pc.binary_join_element_wise(f'"{k}":', enc, ""))
-    body = pc.binary_join_element_wise(*parts, ",", null_handling="skip")
+            enc = pc.binary_join_element_wise('"', pc.fill_null(col, ""), '"', "")
+        piece = pc.binary_join_element_wise(f',"{k}":', enc, "")
+        parts.append(pc.if_else(pc.is_valid(col), piece, ""))
+    if not parts:
+        return pa.nulls(n, pa.string())
+    body = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "")
     has = pc.greater(pc.utf8_length(body), 0)
-    return pc.if_else(has, pc.binary_join_element_wise("{", body, "}", ""), pa.scalar(None, pa.string()))
+    obj = pc.binary_join_element_wise("{", pc.utf8_slice_codeunits(body, 1), "}", "")
+    return pc.if_else(has, obj, pa.scalar(None, pa.string()))
 
 
 def _assemble(all_recs, char_list, parts, part_all, char_all, catalogue, defaults, serial, gauge_as_instrument,
@@ -1019,7 +1027,7 @@ def _assemble(all_recs, char_list, parts, part_all, char_all, catalogue, default
         else line
     out["line"] = pa.array(fname_lines, pa.int64())
     out["position"] = pa.array(np.arange(n), pa.int64())
-    table = conform_input(pa.table(out))
+    table = conform_input(pa.table({k: v for k, v in out.items() if v is not None}))
     if bad.any():
         table = table.filter(pa.array(~bad))
         table = table.set_column(table.column_names.index("position"), "position",
