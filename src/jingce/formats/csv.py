@@ -118,8 +118,9 @@ def _first_ragged_line(text: str, delimiter: str, width: int) -> tuple[int, int]
 
 
 def read(data: bytes, name: str = "<csv>", *, encoding: str | None = None, decimal: str = ".",
-         defaults: dict[str, str] | None = None, skip_bad: bool = False) -> ReadResult:
-    """Read a jingce-layout CSV into the measurement table.
+         defaults: dict[str, str] | None = None, skip_bad: bool = False, profile=None) -> ReadResult:
+    """Read a jingce-layout CSV into the measurement table (or, with ``profile``, a CMM software
+    table export: see :mod:`jingce.formats.csv_profiles`).
 
     Parameters
     ----------
@@ -136,12 +137,20 @@ def read(data: bytes, name: str = "<csv>", *, encoding: str | None = None, decim
         Values for columns the file does not have (``enterprise``, ``part_number``, ``unit`` ...).
     skip_bad : bool
         Skip rows with bad fields instead of refusing the file; each is reported in ``skipped``.
+    profile : str, mapping or Profile, optional
+        Read through a mapping profile (``"calypso"``, ``"pcdmis"``, ``"generic"``, a .yaml/.json
+        file or a mapping) instead of the jingce layout.
 
     Raises
     ------
     FormatError
         Naming the file, line and field of the first bad value; nothing is returned.
     """
+    if profile is not None:
+        from jingce.formats import csv_profiles
+
+        return csv_profiles.read(data, name, profile=profile, encoding=encoding, decimal=decimal,
+                                 defaults=defaults, skip_bad=skip_bad)
     try:
         return _read(data, name, encoding, decimal, defaults, skip_bad)
     except (pa.ArrowException, _stdcsv.Error, ValueError) as exc:
