@@ -95,7 +95,7 @@ def test_live_values_alarms_and_duplicates(region, broker):
     live = st.values(region.admin, d1, start=T0 + dt.timedelta(days=29))
     assert live.num_rows == 100  # the duplicate dropped, nothing lost
     assert len(set(live.column("serial").to_pylist())) == 100
-    assert len(bad) == 1 and bad[0].details["field"] == "time"
+    assert len(bad) == 1 and bad[0].details["field"] == "part_number"
     recorded = st.alarms(region.c, characteristic_id=d1)
     assert any(a.kind == "spec" and a.serial == "L50" for a in recorded)
     assert any(a.kind == "rule" and "nelson1" in (a.rule or "") and a.serial == "L50" for a in recorded)

@@ -14,13 +14,13 @@ GOOD = {"id": "g7-1", "time": "2026-03-01T08:15:00+08:00", "part_number": "ASSY"
         "values": [{"characteristic": "D1", "value": 10.01, "unit": "mm"}, {"characteristic": "D2", "value": 3}]}
 
 
-def test_parse_rows_with_topic_enterprise_and_site():
-    rows = parse(encode(GOOD), TOPIC)
-    assert [(r.enterprise, r.site, r.characteristic, r.value) for r in rows] == [("C", "P1", "D1", 10.01),
-                                                                                ("C", "P1", "D2", 3.0)]
-    assert rows[0].measured_at == dt.datetime(2026, 3, 1, 0, 15, tzinfo=dt.UTC)
-    assert rows[0].message_id == "g7-1" and rows[1].position == 1
-    local = parse(encode(GOOD | {"time": "2026-03-01T08:15:00"}), TOPIC)[0]
+def test_parse_message_with_topic_enterprise_and_site():
+    m = parse(encode(GOOD), TOPIC)
+    assert (m.enterprise, m.site, m.part_number, m.serial) == ("C", "P1", "ASSY", "A1")
+    assert m.characteristics == ["D1", "D2"] and m.values == [10.01, 3.0] and m.units == ["mm", None]
+    assert m.measured_at == dt.datetime(2026, 3, 1, 0, 15, tzinfo=dt.UTC)
+    assert m.message_id == "g7-1" and len(m) == 2
+    local = parse(encode(GOOD | {"time": "2026-03-01T08:15:00"}), TOPIC)
     assert local.measured_at is None and local.local_time == dt.datetime(2026, 3, 1, 8, 15)
 
 

@@ -16,6 +16,10 @@ A gauge, CMM or line controller publishes one message per measured part (or per 
 
 ``enterprise`` and ``site`` come from the topic unless the payload names them. Alarms are
 published on ``jingce/<enterprise>/<site>/alarms`` (see :mod:`jingce.services.live`).
+
+A message is parsed into one :class:`Message` (the part's fields once, the values as lists):
+live data arrives at tens of thousands of values a second, so nothing is made per value that
+need not be.
 """
 
 from __future__ import annotations
@@ -28,20 +32,18 @@ from typing import Any
 from jingce.errors import FormatError
 
 TOPIC_PREFIX = "jingce"
+_FIELDS = ("part_number", "serial", "stage", "operator", "machine", "instrument", "zone", "enterprise", "site")
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One measured value of a message, in the reader's input form (codes, not ids)."""
+@dataclass(slots=True)
+class Message:
+    """One measured part: common fields, and its values as parallel lists."""
 
     message_id: str
     enterprise: str
     site: str | None
     part_number: str
     serial: str | None
-    characteristic: str
-    value: float
-    unit: str | None
     measured_at: dt.datetime | None
     local_time: dt.datetime | None
     zone: str | None
@@ -49,82 +51,84 @@ class Row:
     operator: str | None
     machine: str | None
     instrument: str | None
-    status: str | None
-    position: int
+    characteristics: list[str]
+    values: list[float]
+    units: list[str | None]
+    statuses: list[str | None]
+
+    def __len__(self) -> int:
+        return len(self.values)
 
 
 def topic_parts(topic: str) -> tuple[str, str | None]:
     """Enterprise and site from ``jingce/<enterprise>/<site>/...``."""
     parts = topic.split("/")
-    if len(parts) < 2 or parts[0] != TOPIC_PREFIX:
+    if len(parts) < 2 or parts[0] != TOPIC_PREFIX or not parts[1]:
         raise FormatError(f"topic {topic!r} is not jingce/<enterprise>/<site>/...", element=topic, field="topic")
-    return parts[1], (parts[2] if len(parts) > 2 else None)
+    return parts[1], (parts[2] or None if len(parts) > 2 else None)
 
 
-def _str(doc: dict, key: str, where: str, required: bool = False) -> str | None:
-    v = doc.get(key)
-    if v is None:
-        if required:
-            raise FormatError("is required", element=where, field=key)
-        return None
-    if not isinstance(v, str | int) or isinstance(v, bool) or str(v) == "":
-        raise FormatError(f"must be a non-empty string, got {v!r}", element=where, field=key)
-    return str(v)
+def _bad_str(v: Any) -> bool:
+    return not (isinstance(v, str) and v) and not (isinstance(v, int) and not isinstance(v, bool))
 
 
-def parse(payload: bytes, topic: str, position: int = 0) -> list[Row]:
-    """Parse one message into rows; a bad message raises :class:`FormatError` naming the field."""
-    where = topic
+def parse(payload: bytes, topic: str) -> Message:
+    """Parse one message; a bad message raises :class:`FormatError` naming the element and field."""
     try:
         doc: Any = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FormatError(f"not JSON: {exc}", element=where, field="payload") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise FormatError(f"not JSON: {exc}", element=topic, field="payload") from None
     if not isinstance(doc, dict):
-        raise FormatError("must be a JSON object", element=where, field="payload")
+        raise FormatError("must be a JSON object", element=topic, field="payload")
     enterprise, site = topic_parts(topic)
-    msg_id = _str(doc, "id", where, required=True)
+    msg_id = doc.get("id")
+    if msg_id is None or _bad_str(msg_id):
+        raise FormatError(f"must be a non-empty string, got {msg_id!r}", element=topic, field="id")
+    msg_id = str(msg_id)
     where = f"{topic}#{msg_id}"
-    enterprise = _str(doc, "enterprise", where) or enterprise
-    site = _str(doc, "site", where) or site
+    f = {}
+    for key in _FIELDS:
+        v = doc.get(key)
+        if v is not None and _bad_str(v):
+            raise FormatError(f"must be a non-empty string, got {v!r}", element=where, field=key)
+        f[key] = None if v is None else str(v)
+    if f["part_number"] is None:
+        raise FormatError("is required", element=where, field="part_number")
     measured_at = local = None
-    zone = _str(doc, "zone", where)
-    if "time" in doc:
-        text = _str(doc, "time", where)
-        try:
-            t = dt.datetime.fromisoformat(text)
-        except ValueError:
-            raise FormatError(f"expected ISO 8601 with an offset, got {text!r}", element=where, field="time") from None
-        if t.tzinfo is None:
-            local = t
-        else:
-            measured_at = t.astimezone(dt.UTC)
-    elif "local_time" in doc:
-        text = _str(doc, "local_time", where)
-        try:
-            local = dt.datetime.fromisoformat(text).replace(tzinfo=None)
-        except ValueError:
-            raise FormatError(f"expected ISO 8601, got {text!r}", element=where, field="local_time") from None
+    text = doc.get("time", doc.get("local_time"))
+    field = "time" if "time" in doc else "local_time"
+    if not isinstance(text, str):
+        raise FormatError(f"is required as ISO 8601 text, got {text!r}", element=where, field="time")
+    try:
+        t = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise FormatError(f"expected ISO 8601 with an offset, got {text!r}", element=where, field=field) from None
+    if t.tzinfo is None or field == "local_time":
+        local = t.replace(tzinfo=None)
     else:
-        raise FormatError("is required", element=where, field="time")
-    values = doc.get("values")
-    if not isinstance(values, list) or not values:
+        measured_at = t.astimezone(dt.UTC)
+    items = doc.get("values")
+    if not isinstance(items, list) or not items:
         raise FormatError("must be a non-empty list", element=where, field="values")
-    common = dict(message_id=msg_id, enterprise=enterprise, site=site,
-                  part_number=_str(doc, "part_number", where, required=True), serial=_str(doc, "serial", where),
-                  measured_at=measured_at, local_time=local, zone=zone, stage=_str(doc, "stage", where),
-                  operator=_str(doc, "operator", where), machine=_str(doc, "machine", where),
-                  instrument=_str(doc, "instrument", where))
-    rows = []
-    for i, v in enumerate(values):
-        w = f"{where}/values[{i}]"
+    chars, values, units, statuses = [], [], [], []
+    for i, v in enumerate(items):
         if not isinstance(v, dict):
-            raise FormatError("must be an object", element=w, field="values")
-        x = v.get("value")
+            raise FormatError("must be an object", element=f"{where}/values[{i}]", field="values")
+        c, x, u, s = v.get("characteristic"), v.get("value"), v.get("unit"), v.get("status")
+        if c is None or _bad_str(c):
+            raise FormatError(f"must be a non-empty string, got {c!r}", element=f"{where}/values[{i}]",
+                              field="characteristic")
         if isinstance(x, bool) or not isinstance(x, int | float) or x != x or x in (float("inf"), float("-inf")):
-            raise FormatError(f"must be a finite number, got {x!r}", element=w, field="value")
-        rows.append(Row(characteristic=_str(v, "characteristic", w, required=True), value=float(x),
-                        unit=_str(v, "unit", w), status=_str(v, "status", w), position=position + i, **common))
-    return rows
+            raise FormatError(f"must be a finite number, got {x!r}", element=f"{where}/values[{i}]", field="value")
+        if (u is not None and _bad_str(u)) or (s is not None and _bad_str(s)):
+            raise FormatError("unit and status must be strings", element=f"{where}/values[{i}]", field="unit")
+        chars.append(str(c))
+        values.append(float(x))
+        units.append(u)
+        statuses.append(s)
+    return Message(msg_id, f["enterprise"] or enterprise, f["site"] or site, f["part_number"], f["serial"],
+                   measured_at, local, f["zone"], f["stage"], f["operator"], f["machine"], f["instrument"],
+                   chars, values, units, statuses)
 
 
 def encode(message: dict) -> bytes:

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from urllib.parse import urlparse
 
-from jingce.collect.messages import Row, parse
+from jingce.collect.messages import Message, parse
 from jingce.errors import FormatError, require_extra
 
 DEFAULT_TOPIC = "jingce/+/+/+/measurements"
@@ -34,7 +34,7 @@ class MqttCollector:
     url : str
         ``mqtt://host:port``.
     sink_add : callable
-        Takes the rows of one message and the callback that acknowledges it.
+        Takes one parsed :class:`Message` and the callback that acknowledges it.
     topics : sequence of str
         Topic filters (default ``jingce/+/+/+/measurements``).
     client_id : str
@@ -44,7 +44,7 @@ class MqttCollector:
         sending it again would not make it better).
     """
 
-    def __init__(self, url: str, sink_add: Callable[[list[Row], Callable[[], None]], None], *,
+    def __init__(self, url: str, sink_add: Callable[[Message, Callable[[], None]], None], *,
                  topics=(DEFAULT_TOPIC,), client_id: str = "jingce-collector", session_expiry: int = 7 * 86400,
                  on_bad: Callable[[FormatError], None] | None = None):
         mqtt = require_extra("paho.mqtt.client", "live")
@@ -66,7 +66,6 @@ class MqttCollector:
         self.client.on_disconnect = lambda *a: self.connected.clear()
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(min_delay=0.2, max_delay=5)
-        self._position = 0
 
     def _on_connect(self, client, userdata, flags, reason_code, properties):
         if not reason_code.is_failure:
@@ -82,15 +81,14 @@ class MqttCollector:
             client.ack(mid, qos)
 
         try:
-            rows = parse(msg.payload, msg.topic, self._position)
+            message = parse(msg.payload, msg.topic)
         except FormatError as exc:
             self.bad += 1
             if self.on_bad:
                 self.on_bad(exc)
             ack()
             return
-        self._position += len(rows)
-        self.sink_add(rows, ack)
+        self.sink_add(message, ack)
 
     def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
         self.client.publish(topic, payload, qos=qos)

@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from jingce.collect.messages import Row
+from jingce.collect.messages import Message
 from jingce.errors import FormatError, JingceError, require_extra
 
 RESULT_NS = "http://opcfoundation.org/UA/Machinery/Result/"
@@ -55,18 +55,18 @@ class OpcUaCollector:
     url : str
         ``opc.tcp://host:port/path``.
     sink_add : callable
-        ``sink_add(rows, ack)`` as for the other collectors.
+        ``sink_add(message, ack)`` as for the other collectors.
     read_result : callable, optional
-        ``read_result(content, name, file_format, result_id) -> list[Row]``: turns a result file
-        into rows (the service passes jingce's format readers). None: no result transfer.
+        ``read_result(content, name, file_format, result_id) -> list[Message]``: turns a result
+        file into messages (the service passes jingce's format readers). None: no result transfer.
     variables : mapping, optional
         ``{node id string: VariableMap}`` of gauge variables to subscribe to.
     on_error : callable, optional
         Called with each :class:`JingceError` (a result file that does not read, for example).
     """
 
-    def __init__(self, url: str, sink_add: Callable[[list[Row], Callable[[], None]], None], *,
-                 read_result: Callable[[bytes, str, str | None, str], list[Row]] | None = None,
+    def __init__(self, url: str, sink_add: Callable[[Message, Callable[[], None]], None], *,
+                 read_result: Callable[[bytes, str, str | None, str], list[Message]] | None = None,
                  variables: dict[str, VariableMap] | None = None, publishing_interval_ms: int = 50,
                  on_error: Callable[[JingceError], None] | None = None):
         require_extra("asyncua", "live")
@@ -101,10 +101,10 @@ class OpcUaCollector:
                 raise FormatError("the result carries no file content", element=f"result {meta.ResultId}",
                                   field="ResultContent")
             fmt = (list(meta.FileFormat or []) or [None])[0]
-            rows = self.read_result(bytes(data), meta.Name or meta.ResultId, fmt, meta.ResultId)
+            messages = self.read_result(bytes(data), meta.Name or meta.ResultId, fmt, meta.ResultId)
             self.results += 1
-            if rows:
-                self.sink_add(rows, _noop)
+            for m in messages:
+                self.sink_add(m, _noop)
         except JingceError as exc:
             self.errors += 1
             if self.on_error:
@@ -124,11 +124,10 @@ class OpcUaCollector:
         ts = data.monitored_item.Value.SourceTimestamp or dt.datetime.now(dt.UTC)
         ts = ts if ts.tzinfo else ts.replace(tzinfo=dt.UTC)
         self.values += 1
-        row = Row(message_id=f"{node.nodeid.to_string()}@{ts.isoformat()}", enterprise=m.enterprise, site=m.site,
-                  part_number=m.part_number, serial=None, characteristic=m.characteristic, value=float(value),
-                  unit=m.unit, measured_at=ts, local_time=None, zone=None, stage="in_process", operator=None,
-                  machine=None, instrument=m.instrument, status="valid", position=0)
-        self.sink_add([row], _noop)
+        message = Message(f"{node.nodeid.to_string()}@{ts.isoformat()}", m.enterprise, m.site, m.part_number, None,
+                          ts, None, None, "in_process", None, None, m.instrument, [m.characteristic], [float(value)],
+                          [m.unit], ["valid"])
+        self.sink_add(message, _noop)
 
     # -- connection ---------------------------------------------------------------------------
 

@@ -5,30 +5,28 @@ from __future__ import annotations
 import pyarrow as pa
 
 from jingce import formats
-from jingce.collect.messages import Row
+from jingce.collect.messages import Message
 from jingce.services.live import LiveMonitor, LiveSink
 from jingce.store import Actor, Store
 
 
-def rows_from_table(table: pa.Table, message_id: str) -> list[Row]:
-    """Rows of a reader's measurement table, all under one message id (one result file)."""
+def messages_from_table(table: pa.Table, message_id: str) -> list[Message]:
+    """One message per row of a reader's measurement table (ids ``<message_id>#<row>``), so a
+    result file seen twice lands once."""
     cols = {c: table.column(c).to_pylist() for c in table.column_names}
-    n = table.num_rows
 
     def get(name: str, i: int):
         return cols[name][i] if name in cols else None
 
-    return [Row(message_id=message_id, enterprise=get("enterprise", i), site=get("site", i),
-                part_number=get("part_number", i), serial=get("serial", i), characteristic=get("characteristic", i),
-                value=get("value", i), unit=get("unit", i), measured_at=get("measured_at", i),
-                local_time=get("local_time", i), zone=get("zone", i), stage=get("stage", i),
-                operator=get("operator", i), machine=get("machine", i), instrument=get("instrument", i),
-                status=get("status", i), position=i) for i in range(n)]
+    return [Message(f"{message_id}#{i}", get("enterprise", i), get("site", i), get("part_number", i),
+                    get("serial", i), get("measured_at", i), get("local_time", i), get("zone", i), get("stage", i),
+                    get("operator", i), get("machine", i), get("instrument", i), [get("characteristic", i)],
+                    [get("value", i)], [get("unit", i)], [get("status", i)]) for i in range(table.num_rows)]
 
 
 def result_reader(defaults: dict[str, str] | None = None):
     """``read_result`` for the OPC UA collector: any registered format, by name or detected."""
-    def read(content: bytes, name: str, file_format: str | None, result_id: str) -> list[Row]:
+    def read(content: bytes, name: str, file_format: str | None, result_id: str) -> list[Message]:
         wanted = (file_format or "").lower()
         fmt = next((f for f in (formats.get(n) for n in formats.names()) if wanted and f.name == wanted), None)
         fmt = fmt or formats.detect(content, name)
@@ -37,7 +35,7 @@ def result_reader(defaults: dict[str, str] | None = None):
             result = fmt.read(content, name, **options)
         except TypeError:  # a reader without the defaults option
             result = fmt.read(content, name)
-        return rows_from_table(result.table, f"opcua:{result_id}")
+        return messages_from_table(result.table, f"opcua:{result_id}")
     return read
 
 
@@ -57,4 +55,4 @@ def live_sink(store: Store, actor: Actor, *, source: str, source_format: str, pu
                     publish_alarm=publish_alarm, max_rows=max_rows, max_delay=max_delay).start()
 
 
-__all__ = ["live_sink", "result_reader", "rows_from_table"]
+__all__ = ["live_sink", "messages_from_table", "result_reader"]

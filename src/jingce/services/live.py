@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pyarrow as pa
 
-from jingce.collect.messages import Row
+from jingce.collect.messages import Message
 from jingce.errors import JingceError, NotFoundError
 from jingce.kernels.spc import imr
 from jingce.kernels.spc.rules import evaluate, rule_set
@@ -59,31 +59,35 @@ class LiveMonitor:
         self.store, self.actor = store, actor
         self.rules = tuple(r for r in rule_set(rules) if r.enabled)
         self.window = max((r.m for r in self.rules), default=1)
-        self._chars: dict[tuple[str, str, str], _Char | float] = {}
+        self._index: dict[tuple[str, str, str], int] = {}  # known characteristic -> position in _chars
+        self._chars: list[_Char] = []
+        self._unknown: dict[tuple[str, str, str], float] = {}
         self._factors: dict[tuple[str, str], float] = {}
         self._retry = retry_unknown_s
 
-    def _char(self, ent: str, pn: str, key: str) -> _Char | None:
+    def _lookup(self, ent: str, pn: str, key: str) -> int:
         k = (ent, pn, key)
-        got = self._chars.get(k)
-        if isinstance(got, _Char):
-            return got
-        if isinstance(got, float) and time.monotonic() - got < self._retry:
-            return None
+        i = self._index.get(k)
+        if i is not None:
+            return i
+        when = self._unknown.get(k)
+        if when is not None and time.monotonic() - when < self._retry:
+            return -1
         try:
             ch = self.store.find_characteristic(self.actor, ent, pn, key)
             prod = self.store.get_product(self.actor, ch.product_id)
         except NotFoundError:
-            self._chars[k] = time.monotonic()  # not registered (yet): look again later
-            return None
+            self._unknown[k] = time.monotonic()  # not registered (yet): look again later
+            return -1
         sites = self.store.list_sites(self.actor, prod.enterprise_id)
         c = _Char(ch.id, prod.enterprise_id, f"{ent}/{pn}/{key}", ch.unit,
                   ch.lower_limit if ch.lower_limit is not None else -np.inf,
                   ch.upper_limit if ch.upper_limit is not None else np.inf,
                   zone=sites[0].timezone if sites else "Asia/Shanghai")
         self._limits(c)
-        self._chars[k] = c
-        return c
+        self._chars.append(c)
+        self._index[k] = len(self._chars) - 1
+        return self._index[k]
 
     def _limits(self, c: _Char) -> None:
         frozen = self.store.frozen_limits(self.actor, [c.id]).get(c.id)
@@ -97,69 +101,83 @@ class LiveMonitor:
                                               n=int(x.size), method="I-MR phase I, out-of-control points dropped")
         c.mu, c.sigma = frozen.mu, frozen.sigma
 
-    def check(self, rows: list[Row]) -> list[dict]:
-        """Alarms raised by ``rows`` (in arrival order); updates the run-rule history."""
+    def _factor(self, unit: str, c: _Char) -> float:
+        f = self._factors.get((unit, c.unit))
+        if f is None:
+            try:
+                f = conversion_factor(unit, c.unit)
+            except JingceError:
+                f = float("nan")  # the ingest refuses it with a proper error
+            self._factors[(unit, c.unit)] = f
+        return f
+
+    def check(self, messages: list[Message]) -> list[dict]:
+        """Alarms raised by the values of ``messages`` (in arrival order); updates the run-rule history."""
         now = dt.datetime.now(dt.UTC)
-        chars, values, keep = [], [], []
-        for i, r in enumerate(rows):
-            c = self._char(r.enterprise, r.part_number, r.characteristic)
-            if c is None or (r.status or "valid") != "valid":
-                continue
-            f = 1.0
-            if r.unit and r.unit != c.unit:
-                f = self._factors.get((r.unit, c.unit))
-                if f is None:
-                    try:
-                        f = self._factors[(r.unit, c.unit)] = conversion_factor(r.unit, c.unit)
-                    except JingceError:
-                        continue  # the ingest refuses it with a proper error
-            chars.append(c)
-            values.append(r.value * f)
-            keep.append(i)
-        if not keep:
+        idx = np.fromiter((self._lookup(m.enterprise, m.part_number, c) for m in messages for c in m.characteristics),
+                          dtype=np.int64)
+        if idx.size == 0:
             return []
-        v = np.asarray(values)
+        owner = np.repeat(np.arange(len(messages)), [len(m) for m in messages])
+        v = np.fromiter((x for m in messages for x in m.values), dtype=np.float64, count=idx.size)
+        valid = np.fromiter(((s or "valid") == "valid" for m in messages for s in m.statuses), dtype=bool,
+                            count=idx.size) & (idx >= 0)
+        units = [u for m in messages for u in m.units]
+        chars = self._chars
+        for j in np.flatnonzero(valid):
+            u = units[j]
+            if u is not None and u != chars[idx[j]].unit:
+                v[j] *= self._factor(u, chars[idx[j]])
+        valid &= np.isfinite(v)
+        keep = np.flatnonzero(valid)
+        if keep.size == 0:
+            return []
         alarms: list[dict] = []
 
-        def alarm(i: int, c: _Char, kind: str, rule: str | None, detail: str) -> None:
-            r = rows[keep[i]]
-            when = r.measured_at or (r.local_time.replace(tzinfo=ZoneInfo(r.zone or c.zone)).astimezone(dt.UTC)
-                                     if r.local_time else now)
-            alarms.append({"message_id": r.message_id, "characteristic_id": c.id, "enterprise_id": c.enterprise_id,
-                           "characteristic": c.key, "site": r.site, "measured_at": when, "value": float(v[i]), "kind": kind,
-                           "rule": rule, "detail": detail, "serial": r.serial, "raised_at": now})
+        def alarm(j: int, kind: str, rule: str | None, detail: str) -> None:
+            m, c = messages[owner[j]], chars[idx[j]]
+            when = m.measured_at or (m.local_time.replace(tzinfo=ZoneInfo(m.zone or c.zone)).astimezone(dt.UTC)
+                                     if m.local_time else now)
+            alarms.append({"message_id": m.message_id, "characteristic_id": c.id, "enterprise_id": c.enterprise_id,
+                           "characteristic": c.key, "site": m.site, "measured_at": when, "value": float(v[j]),
+                           "kind": kind, "rule": rule, "detail": detail, "serial": m.serial, "raised_at": now})
 
-        lsl = np.array([c.lsl for c in chars])
-        usl = np.array([c.usl for c in chars])
-        for i in np.flatnonzero((v < lsl) | (v > usl)):
-            c = chars[i]
-            side = f"< LSL {c.lsl:g}" if v[i] < c.lsl else f"> USL {c.usl:g}"
-            alarm(int(i), c, "spec", None, f"value {v[i]:g} {side} / 测量值超出规格")
-        # run rules per characteristic over history + new standardised values, all in one pass
-        by_char: dict[int, list[int]] = {}
-        for i, c in enumerate(chars):
-            if c.sigma == c.sigma:
-                by_char.setdefault(id(c), []).append(i)
-        if by_char and self.rules:
-            segments, starts, owners, new_at = [], [], [], []
-            pos = 0
-            for idxs in by_char.values():
-                c = chars[idxs[0]]
-                z_new = (v[idxs] - c.mu) / c.sigma
-                seg = np.concatenate((c.history, z_new))
-                segments.append(seg)
-                starts.append(np.full(seg.size, pos))
-                owners.append((c, idxs, seg))
-                new_at.append(pos + c.history.size)
-                pos += seg.size
-            flags = evaluate(np.concatenate(segments), self.rules, np.concatenate(starts), "last")
-            for (c, idxs, seg), at in zip(owners, new_at, strict=True):
-                f = flags[:, at:at + len(idxs)]
-                for j in np.flatnonzero(f.any(axis=0)):
-                    broken = [self.rules[q].name for q in np.flatnonzero(f[:, j])]
-                    alarm(idxs[j], c, "rule", ",".join(broken),
-                          f"z = {seg[c.history.size + j]:+.2f}: {', '.join(broken)} / 判异准则")
-                c.history = seg[-self.window:]
+        ci = idx[keep]
+        lsl = np.array([c.lsl for c in chars])[ci]
+        usl = np.array([c.usl for c in chars])[ci]
+        vk = v[keep]
+        for p in np.flatnonzero((vk < lsl) | (vk > usl)):
+            c = chars[ci[p]]
+            side = f"< LSL {c.lsl:g}" if vk[p] < c.lsl else f"> USL {c.usl:g}"
+            alarm(int(keep[p]), "spec", None, f"value {vk[p]:g} {side} / 测量值超出规格")
+        if not self.rules:
+            return alarms
+        mu = np.array([c.mu for c in chars])[ci]
+        sigma = np.array([c.sigma for c in chars])[ci]
+        limited = np.isfinite(sigma)
+        if not limited.any():
+            return alarms
+        order = np.argsort(ci[limited], kind="stable")  # group by characteristic, arrival order kept
+        rows = keep[limited][order]
+        z = ((vk[limited] - mu[limited]) / sigma[limited])[order]
+        group = ci[limited][order]
+        cut = np.flatnonzero(np.diff(group)) + 1
+        segments, starts, spans = [], [], []
+        pos = 0
+        for lo, hi in zip(np.concatenate(([0], cut)), np.concatenate((cut, [group.size])), strict=True):
+            c = chars[group[lo]]
+            seg = np.concatenate((c.history, z[lo:hi]))
+            segments.append(seg)
+            starts.append(np.full(seg.size, pos))
+            spans.append((c, lo, hi, pos + c.history.size, seg))
+            pos += seg.size
+        flags = evaluate(np.concatenate(segments), self.rules, np.concatenate(starts), "last")
+        for c, lo, hi, at, seg in spans:
+            f = flags[:, at:at + hi - lo]
+            for q in np.flatnonzero(f.any(axis=0)):
+                broken = [self.rules[r].name for r in np.flatnonzero(f[:, q])]
+                alarm(int(rows[lo + q]), "rule", ",".join(broken), f"z = {z[lo + q]:+.2f}: {', '.join(broken)} / 判异准则")
+            c.history = seg[-self.window:]
         return alarms
 
 
@@ -181,119 +199,147 @@ class LiveSink:
     def __init__(self, store: Store, actor: Actor, *, source: str, source_format: str = "mqtt",
                  monitor: LiveMonitor | None = None, publish_alarm: Callable[[dict], None] | None = None,
                  max_rows: int = 20000, max_delay: float = 1.0, check_interval: float = 0.005,
-                 on_reject: Callable[[list[Row], JingceError], None] | None = None):
+                 on_reject: Callable[[Message, JingceError], None] | None = None):
         self.store, self.actor, self.source, self.source_format = store, actor, source, source_format
         self.monitor, self.publish_alarm, self.on_reject = monitor, publish_alarm, on_reject
         self.max_rows, self.max_delay, self.check_interval = max_rows, max_delay, check_interval
         self.stats = SinkStats()
-        self._pending: list[tuple[list[Row], Callable[[], None]]] = []
+        self._pending: list[tuple[Message | None, Callable[[], None]]] = []
         self._lock = threading.Lock()
-        self._buffer: list[tuple[list[Row], Callable[[], None]]] = []
+        self._buffer: list[tuple[Message | None, Callable[[], None]]] = []
         self._alarms: list[dict] = []
         self._buffer_ids: set = set()
+        self._buffer_lock = threading.Lock()
+        self._buffered = 0
         self._oldest = 0.0
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def add(self, rows: list[Row], ack: Callable[[], None]) -> None:
-        """Hand over one message's rows (thread-safe); ``ack`` is called once they are committed."""
+    def add(self, message: Message, ack: Callable[[], None]) -> None:
+        """Hand over one message (thread-safe); ``ack`` is called once its values are committed."""
         with self._lock:
-            self._pending.append((rows, ack))
+            self._pending.append((message, ack))
 
     def start(self) -> LiveSink:
-        self._thread = threading.Thread(target=self._run, name="jingce-live-sink", daemon=True)
-        self._thread.start()
+        """Run the checker (every ``check_interval``) and the committer in two threads, so that a
+        commit in progress never delays the real-time checks and alarms."""
+        self._threads = [threading.Thread(target=self._check_loop, name="jingce-live-check", daemon=True),
+                         threading.Thread(target=self._commit_loop, name="jingce-live-commit", daemon=True)]
+        for th in self._threads:
+            th.start()
         return self
 
     def stop(self) -> None:
-        """Commit what is buffered and stop."""
+        """Check and commit what arrived, then stop."""
         self._stop.set()
-        if self._thread:
-            self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.step()
-            time.sleep(self.check_interval)
+        for th in getattr(self, "_threads", []):
+            th.join()
         self.step(force=True)
 
+    def _check_loop(self) -> None:
+        while not self._stop.is_set():
+            self.check()
+            time.sleep(self.check_interval)
+
+    def _commit_loop(self) -> None:
+        while not self._stop.is_set():
+            if self._due():
+                self.commit()
+            time.sleep(self.check_interval)
+
     def step(self, force: bool = False) -> None:
-        """Check what arrived and commit when due (the worker calls this; tests may too)."""
+        """Check what arrived and commit when due (synchronously; for tests and shutdown)."""
+        self.check()
+        if self._buffer and (force or self._due()):
+            self.commit()
+
+    def check(self) -> None:
+        """Check the values that arrived, publish their alarms, move them to the commit buffer."""
         with self._lock:
             arrived, self._pending = self._pending, []
-        if arrived:
-            fresh = []
-            for rs, ack in arrived:  # a message seen twice in one batch lands once (acknowledged twice)
-                mid = rs[0].message_id if rs else None
-                if mid in self._buffer_ids:
-                    self.stats.duplicates += len(rs)
-                    rs = []
-                else:
-                    self._buffer_ids.add(mid)
-                fresh.append((rs, ack))
-            arrived = fresh
-            rows = [r for rs, _ in arrived for r in rs]
-            self.stats.received += len(rows)
-            if self.monitor is not None:
-                alarms = self.monitor.check(rows)
-                for a in alarms:
-                    if self.publish_alarm:
-                        self.publish_alarm(a)
-                self._alarms.extend(alarms)
-                self.stats.alarms += len(alarms)
+        if not arrived:
+            return
+        fresh = []
+        with self._buffer_lock:
+            for msg, ack in arrived:  # a message seen twice in one batch lands once (acknowledged twice)
+                if msg is not None and msg.message_id in self._buffer_ids:
+                    self.stats.duplicates += len(msg)
+                    msg = None
+                elif msg is not None:
+                    self._buffer_ids.add(msg.message_id)
+                fresh.append((msg, ack))
+        messages = [m for m, _ in fresh if m is not None]
+        self.stats.received += sum(len(m) for m in messages)
+        alarms = self.monitor.check(messages) if self.monitor is not None and messages else []
+        for a in alarms:
+            if self.publish_alarm:
+                self.publish_alarm(a)
+        self.stats.alarms += len(alarms)
+        with self._buffer_lock:
             if not self._buffer:
                 self._oldest = time.monotonic()
-            self._buffer.extend(arrived)
-        n = sum(len(rs) for rs, _ in self._buffer)
-        if self._buffer and (force or n >= self.max_rows or time.monotonic() - self._oldest >= self.max_delay):
-            self._commit()
+            self._buffer.extend(fresh)
+            self._alarms.extend(alarms)
+            self._buffered += sum(len(m) for m in messages)
 
-    def _commit(self) -> None:
-        batch, alarms = self._buffer, self._alarms
-        self._buffer, self._alarms, self._buffer_ids = [], [], set()
-        if not any(rs for rs, _ in batch):
-            for _, ack in batch:
-                ack()
-            return
-        try:
-            result = self.store.ingest(self.actor, rows_table([r for rs, _ in batch for r in rs]),
-                                       source_format=self.source_format, source_name=self.source,
-                                       message_source=self.source, alarms=alarms)
-            self.stats.committed += result.rows
-            self.stats.duplicates += sum(len(rs) for rs, _ in batch) - result.rows
-            self.stats.batches += int(result.created)
-            for _, ack in batch:
-                ack()
-        except JingceError as exc:  # a bad message: commit the others one by one, report the bad ones
-            self.stats.last_error = exc.bilingual()
-            for rows, ack in batch:
-                if not rows:
-                    ack()
-                    continue
-                mine = [a for a in alarms if a["message_id"] == rows[0].message_id]
-                try:
-                    r = self.store.ingest(self.actor, rows_table(rows), source_format=self.source_format,
-                                          source_name=self.source, message_source=self.source, alarms=mine)
-                    self.stats.committed += r.rows
-                except JingceError as one:
-                    self.stats.rejected += len(rows)
-                    if self.on_reject:
-                        self.on_reject(rows, one)
-                ack()  # committed or rejected for good: either way the source need not send it again
+    def _due(self) -> bool:
+        with self._buffer_lock:
+            return bool(self._buffer) and (self._buffered >= self.max_rows
+                                           or time.monotonic() - self._oldest >= self.max_delay)
+
+    def commit(self) -> None:
+        """Commit the buffer as one batch, then acknowledge its messages."""
+        with self._buffer_lock:
+            batch, alarms = self._buffer, self._alarms
+            self._buffer, self._alarms, self._buffer_ids, self._buffered = [], [], set(), 0
+        self._commit(batch, alarms)
+
+    def _commit(self, batch, alarms) -> None:
+        messages = [m for m, _ in batch if m is not None]
+        if messages:
+            try:
+                result = self.store.ingest(self.actor, rows_table(messages), source_format=self.source_format,
+                                           source_name=self.source, message_source=self.source, alarms=alarms)
+                self.stats.committed += result.rows
+                self.stats.duplicates += sum(len(m) for m in messages) - result.rows
+                self.stats.batches += int(result.created)
+            except JingceError as exc:  # a bad message: commit the others one by one, report the bad ones
+                self.stats.last_error = exc.bilingual()
+                for m in messages:
+                    mine = [a for a in alarms if a["message_id"] == m.message_id]
+                    try:
+                        r = self.store.ingest(self.actor, rows_table([m]), source_format=self.source_format,
+                                              source_name=self.source, message_source=self.source, alarms=mine)
+                        self.stats.committed += r.rows
+                    except JingceError as one:
+                        self.stats.rejected += len(m)
+                        if self.on_reject:
+                            self.on_reject(m, one)
+        for _, ack in batch:  # committed, or rejected for good: the source need not send them again
+            ack()
 
 
-def rows_table(rows: list[Row]) -> pa.Table:
-    """The measurement input table of a list of rows."""
-    def col(name, typ=pa.string()):
-        return pa.array([getattr(r, name) for r in rows], typ)
+def rows_table(messages: list[Message]) -> pa.Table:
+    """The measurement input table of a list of messages (per-message fields repeated per value)."""
+    counts = np.fromiter((len(m) for m in messages), dtype=np.int64, count=len(messages))
+    owner = pa.array(np.repeat(np.arange(len(messages)), counts))
+    n = int(counts.sum())
+
+    def per_message(name: str, typ=pa.string()) -> pa.Array:
+        return pa.array([getattr(m, name) for m in messages], typ).take(owner)
+
+    def per_value(name: str, typ=pa.string()) -> pa.Array:
+        return pa.array([x for m in messages for x in getattr(m, name)], typ)
 
     return pa.table({
-        "enterprise": col("enterprise"), "site": col("site"), "part_number": col("part_number"),
-        "serial": col("serial"), "characteristic": col("characteristic"), "value": col("value", pa.float64()),
-        "unit": col("unit"), "measured_at": col("measured_at", TIME), "local_time": col("local_time", pa.timestamp("us")),
-        "zone": col("zone"), "stage": col("stage"), "operator": col("operator"), "machine": col("machine"),
-        "instrument": col("instrument"), "status": col("status"), "message_id": col("message_id"),
-        "position": pa.array(range(len(rows)), pa.int64()),  # the row's place in the committed batch
+        "enterprise": per_message("enterprise"), "site": per_message("site"),
+        "part_number": per_message("part_number"), "serial": per_message("serial"),
+        "characteristic": per_value("characteristics"), "value": per_value("values", pa.float64()),
+        "unit": per_value("units"), "measured_at": per_message("measured_at", TIME),
+        "local_time": per_message("local_time", pa.timestamp("us")), "zone": per_message("zone"),
+        "stage": per_message("stage"), "operator": per_message("operator"), "machine": per_message("machine"),
+        "instrument": per_message("instrument"), "status": per_value("statuses"),
+        "message_id": per_message("message_id"),
+        "position": pa.array(np.arange(n), pa.int64()),  # the value's place in the committed batch
     })
 
 

@@ -1,0 +1,178 @@
+"""MQTT end to end (issue 7): sustained values per second from a publisher process through the
+broker and `jingce collect mqtt` (another process) into the lake, and the latency of real-time
+alarms (publish of an out-of-specification value -> its alarm arriving on the alarm topic).
+
+    python bench/mqtt_live.py [--seconds 20] [--rate 2500] [--values-per-message 10]
+
+A private Mosquitto broker is started (persistence on, unlimited queues). Results are printed;
+bench/RESULTS.md records them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from jingce.model import Enterprise, Role, Site, Tenant, User  # noqa: E402
+from jingce.settings import Settings  # noqa: E402
+from jingce.store import Store  # noqa: E402
+from tests.integration.mqtt_broker import Broker  # noqa: E402
+
+CHARS = [f"C{i:02d}" for i in range(10)]
+
+
+def setup(data: Path) -> None:
+    st = Store(Settings(data_dir=data))
+    a = st.bootstrap()
+    ten = st.add_tenant(a, Tenant(code="t1", name="t", kind="enterprise"))
+    e = st.add_enterprise(a, Enterprise(tenant_id=ten.id, code="E1", name="E1"))
+    st.add_site(a, Site(enterprise_id=e.id, code="P1", name="p"))
+    st.add_user(a, User(tenant_id=ten.id, username="gauge", role=Role.ENTERPRISE_USER))
+    n = 200  # history: control limits are estimated from it when the collector first sees a characteristic
+    rng = np.random.default_rng(0)
+    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    rows = {"enterprise": [], "part_number": [], "serial": [], "characteristic": [], "value": [], "unit": [],
+            "measured_at": [], "nominal": [], "lower_limit": [], "upper_limit": [], "position": []}
+    for i in range(n):
+        for c in CHARS:
+            rows["enterprise"].append("E1")
+            rows["part_number"].append("P1")
+            rows["serial"].append(f"H{i}")
+            rows["characteristic"].append(c)
+            rows["value"].append(float(10 + rng.normal(0, 0.002)))
+            rows["unit"].append("mm")
+            rows["measured_at"].append(t0 + dt.timedelta(minutes=i))
+            rows["nominal"].append(10.0)
+            rows["lower_limit"].append(9.99)
+            rows["upper_limit"].append(10.01)
+            rows["position"].append(len(rows["position"]))
+    table = pa.table(rows).cast(pa.schema([(k, pa.timestamp("us", tz="UTC") if k == "measured_at" else
+                                            (pa.float64() if k in ("value", "nominal", "lower_limit", "upper_limit")
+                                             else pa.int64() if k == "position" else pa.string())) for k in rows]))
+    st.ingest(a, table, content_hash="0" * 64, source_format="bench")
+    st.close()
+
+
+def publish(url_port: int, seconds: float, rate: float, per_msg: int, alarm_every: int, latencies: list,
+            done: threading.Event) -> int:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    sent_at: dict[str, float] = {}
+    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-alarms", protocol=mqtt.MQTTv5)
+
+    def on_alarm(c, u, m):
+        a = json.loads(m.payload)
+        t = sent_at.get(a.get("message_id"))
+        if t is not None and a.get("kind") == "spec":
+            latencies.append((time.perf_counter() - t) * 1000)
+
+    sub.on_message = on_alarm
+    sub.connect("127.0.0.1", url_port)
+    sub.subscribe("jingce/+/+/alarms", qos=1)
+    sub.loop_start()
+    pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-pub", protocol=mqtt.MQTTv5)
+    pub.max_queued_messages_set(0)
+    pub.max_inflight_messages_set(1000)
+    pub.connect("127.0.0.1", url_port)
+    pub.loop_start()
+    rng = np.random.default_rng(1)
+    t0 = time.perf_counter()
+    i = 0
+    base = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    while time.perf_counter() - t0 < seconds:
+        target = t0 + i / rate
+        delay = target - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        mid = f"m{i}"
+        vals = 10 + rng.normal(0, 0.002, per_msg)
+        if alarm_every and i % alarm_every == 0:
+            vals[0] = 10.05  # beyond the USL: a spec alarm
+        msg = {"id": mid, "time": (base + dt.timedelta(milliseconds=i)).isoformat(), "part_number": "P1",
+               "serial": f"S{i}", "values": [{"characteristic": CHARS[k % len(CHARS)], "value": float(v), "unit": "mm"}
+                                            for k, v in enumerate(vals)]}
+        sent_at[mid] = time.perf_counter()
+        pub.publish("jingce/E1/P1/gauge/measurements", json.dumps(msg), qos=1)
+        i += 1
+    time.sleep(3)
+    done.set()
+    pub.disconnect()
+    sub.disconnect()
+    return i
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--rate", type=float, default=2500, help="messages per second")
+    ap.add_argument("--values-per-message", type=int, default=10)
+    ap.add_argument("--alarm-every", type=int, default=200)
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="jingce-mqtt-bench-"))
+    broker = Broker(work / "broker").start()
+    data = work / "data"
+    setup(data)
+    collector = subprocess.Popen([sys.executable, "-m", "jingce.cli.app", "collect", "mqtt", "--quiet", "--broker",
+                                  broker.url, "--client-id", "bench-collector", "--batch-seconds", "0.5",
+                                  "--data", str(data), "--as", "gauge"], env=os.environ | {"JINGCE_LANG": "en"})
+    time.sleep(6)  # start-up
+    latencies: list[float] = []
+    done = threading.Event()
+    store = Store(Settings(data_dir=data))
+    admin = store.bootstrap()
+    base_rows = store.lake_stats()["rows"]
+    t_start = time.perf_counter()
+    n_msgs = [0]
+    th = threading.Thread(target=lambda: n_msgs.__setitem__(0, publish(broker.port, args.seconds, args.rate,
+                                                                         args.values_per_message, args.alarm_every,
+                                                                         latencies, done)))
+    th.start()
+    expected = None
+    last = (t_start, 0)
+    while True:
+        time.sleep(0.5)
+        rows = store.lake_stats()["rows"] - base_rows
+        if rows != last[1]:
+            last = (time.perf_counter(), rows)
+        if done.is_set():
+            expected = n_msgs[0] * args.values_per_message
+            if rows >= expected or time.perf_counter() - last[0] > 15:
+                break
+    th.join()
+    elapsed = last[0] - t_start
+    rows = last[1]
+    collector.send_signal(signal.SIGTERM)
+    collector.wait(timeout=30)
+    broker.stop()
+    lat = sorted(latencies)
+    print(f"messages {n_msgs[0]}, values expected {expected}, committed {rows} in {elapsed:.1f} s "
+          f"-> {rows / elapsed:,.0f} values/s ({rows / elapsed / args.values_per_message:,.0f} messages/s)")
+    if lat:
+        p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]  # noqa: E731
+        print(f"alarm latency over {len(lat)} alarms: p50 {statistics.median(lat):.1f} ms, p99 {p(0.99):.1f} ms, "
+              f"max {lat[-1]:.1f} ms")
+    print(f"load average {os.getloadavg()}")
+    shutil.rmtree(work, ignore_errors=True)
+    _ = admin
+
+
+if __name__ == "__main__":
+    main()
