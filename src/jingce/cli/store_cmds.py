@@ -162,6 +162,33 @@ def chain(
                     "溯源链完整至国家基准" if ch.unbroken else "溯源链断裂"))
 
 
+@query_app.command("alarms")
+def alarms(
+    enterprise: str | None = typer.Option(None, "--enterprise"),
+    open_only: bool = typer.Option(False, "--open", help="only alarms nobody acknowledged"),
+    limit: int = typer.Option(50, "--limit"),
+    data: Path | None = DataOption,
+    as_user: str = AsOption,
+) -> None:
+    """Real-time SPC alarms, newest first / 实时 SPC 报警."""
+    store = open_store(data)
+    actor = acting(store, as_user)
+    ent_id = store.get_enterprise(actor, code=enterprise).id if enterprise else None
+    rows = store.alarms(actor, enterprise_id=ent_id, open_only=open_only, limit=limit)
+    keys = {}
+    table = Table(title=t("Alarms", "报警"))
+    for col in ("#", t("raised", "时间"), t("characteristic", "特性"), t("serial", "序列号"), t("value", "测量值"),
+                t("kind", "类型"), t("rule / detail", "准则 / 说明")):
+        table.add_column(col)
+    for a in rows:
+        if a.characteristic_id not in keys:
+            c = store.get_characteristic(actor, a.characteristic_id)
+            keys[a.characteristic_id] = f"{store.get_product(actor, c.product_id).part_number}/{c.key}"
+        table.add_row(str(a.id), a.raised_at.strftime("%Y-%m-%d %H:%M:%S"), keys[a.characteristic_id], a.serial or "",
+                      f"{a.value:g}", a.kind, a.rule or a.detail or "")
+    console.print(table)
+
+
 @audit_app.command("verify")
 def audit_verify(data: Path | None = DataOption) -> None:
     """Verify the hash-chained audit log; exit 1 if an entry was edited, inserted or deleted / 校验审计链."""
