@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from jingce.cli import calc, collect_cmds, demo_cmd, loop_cmds, store_cmds
+from jingce.cli import calc, cert_cmds, collect_cmds, demo_cmd, loop_cmds, store_cmds
 from jingce.errors import JingceError
 
 
@@ -37,6 +37,7 @@ app.command("demo")(demo_cmd.demo)
 app.add_typer(loop_cmds.machine_app, name="machine")
 app.add_typer(loop_cmds.loop_app, name="loop")
 app.add_typer(collect_cmds.collect_app, name="collect")
+app.add_typer(cert_cmds.cert_app, name="cert")
 
 
 def main() -> None:
