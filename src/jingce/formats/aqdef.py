@@ -1023,8 +1023,10 @@ def _assemble(all_recs, char_list, parts, part_all, char_all, catalogue, default
             differs = pc.fill_null(pc.not_equal(text, col.cast(pa.string())), False)
             pieces.append((spec[2], pc.if_else(differs, text, pa.scalar(None, pa.string()))))
     out["attributes"] = _json_attrs(pieces, n)
-    fname_lines = np.array([err.source.locate(int(x))[1] for x in line]) if len(err.source.files) > 1 \
-        else line
+    fname_lines = line
+    if len(err.source.files) > 1:  # values are in the last file (the .dfx): lines counted there
+        before = sum(count for _f, count in err.source.files[:-1])
+        fname_lines = np.where(line > before, line - before, line)
     out["line"] = pa.array(fname_lines, pa.int64())
     out["position"] = pa.array(np.arange(n), pa.int64())
     table = conform_input(pa.table({k: v for k, v in out.items() if v is not None}))
