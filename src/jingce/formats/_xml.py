@@ -48,14 +48,16 @@ class LocalResolver(etree.Resolver):
     """Resolve the known remote schema locations to shipped files; refuse other non-local URLs.
 
     Files below ``root`` (includes between the shipped schemas) resolve normally; anything else
-    (another host, another scheme, a file outside the schema folder) raises
-    :class:`OfflineSchemaError` instead of letting libxml2 try it.
+    (another host, another scheme, a file outside the schema folder) is refused — recorded in
+    ``refused`` and raised as :class:`OfflineSchemaError` (lxml reports that as a schema parse
+    error, which :func:`schema` turns back into the refusal) — instead of letting libxml2 try it.
     """
 
     def __init__(self, remote: Mapping[str, Path], root: Path) -> None:
         super().__init__()
         self._remote = dict(remote)
         self._root = root.resolve()
+        self.refused: list[str] = []
 
     def resolve(self, url, pubid, context):
         if url in self._remote:
@@ -65,6 +67,7 @@ class LocalResolver(etree.Resolver):
             path = Path(unquote(parsed.path)).resolve()
             if path == self._root or self._root in path.parents:
                 return self.resolve_filename(str(path), context)
+        self.refused.append(url)
         raise OfflineSchemaError(f"refusing to fetch {url!r}: schemas are resolved from the package only")
 
 
@@ -114,10 +117,22 @@ def schema(kind: str) -> etree.XMLSchema:
         cache = _local.schemas = {}
     if kind not in cache:
         main, remote = _SCHEMA_SETS[kind]
-        p = etree.XMLParser(no_network=True, load_dtd=False, resolve_entities=True)
-        p.resolvers.add(LocalResolver(remote, SCHEMAS))
-        cache[kind] = etree.XMLSchema(etree.parse(str(main), p))
+        cache[kind] = compile_schema(main, remote, SCHEMAS)
     return cache[kind]
+
+
+def compile_schema(main: Path, remote: Mapping[str, Path], root: Path) -> etree.XMLSchema:
+    """Compile a schema whose imports resolve through a :class:`LocalResolver` (never the network)."""
+    p = etree.XMLParser(no_network=True, load_dtd=False, resolve_entities=True)
+    resolver = LocalResolver(remote, root)
+    p.resolvers.add(resolver)
+    try:
+        return etree.XMLSchema(etree.parse(str(main), p))
+    except etree.XMLSchemaParseError:
+        if resolver.refused:
+            raise OfflineSchemaError(f"schema {main.name} refers to {resolver.refused[0]!r}, which is not "
+                                     "shipped; refusing to fetch it") from None
+        raise
 
 
 def clear_schema_cache() -> None:
