@@ -76,3 +76,20 @@ def test_bad_kind_and_k():
         chart_constants(5, "rounded")
     with pytest.raises(InvalidInputError, match="k"):
         chart_constants(5, k=0)
+
+
+def test_gauss_legendre_rule_behind_the_range_integrals():
+    from jingce.kernels.spc.constants import _gauss_legendre
+
+    x, w = _gauss_legendre(400)
+    ref_x, ref_w = np.polynomial.legendre.leggauss(400)  # independent: eigenvalues of the companion matrix
+    assert np.all(np.diff(x) > 0) and np.abs(x - ref_x).max() < 1e-15
+    assert np.allclose(w, ref_w, rtol=1e-9, atol=0)  # numpy's end weights are good to ~6e-10 only
+    assert w.sum() == pytest.approx(2.0, rel=1e-14)
+    for k in (2, 10, 100, 400, 798):  # exact for polynomials of degree <= 2n - 1
+        assert np.dot(w, x**k) == pytest.approx(2.0 / (k + 1), rel=1e-12)
+    x7, w7 = _gauss_legendre.__wrapped__(7)  # odd n: the middle node is 0
+    assert x7[3] == 0.0 and np.allclose(x7, np.polynomial.legendre.leggauss(7)[0], atol=1e-15, rtol=0)
+    # with this rule the n = 2 closed forms hold to near machine precision
+    assert d2(2) == pytest.approx(2 / np.sqrt(np.pi), rel=1e-14)
+    assert d3(2) == pytest.approx(np.sqrt(2 - 4 / np.pi), rel=1e-12)

@@ -488,10 +488,10 @@ def batch_summary(values, offsets, *, subgroup_size=None, subgroup_offsets=None,
     if sub_off is not None:
         sizes = np.diff(sub_off)
         individuals = bool(np.all(sizes == 1))
-        cst = _Constants(constants, k).need(np.concatenate((sizes, [2])) if sizes.size else [2])
     else:
+        sizes = np.array([n_sub])
         individuals = n_sub == 1
-        cst = _Constants(constants, k).need([n_sub, 2])
+    cst = _Constants(constants, k).need([2] if individuals else sizes)  # individuals: moving ranges of 2
     parts = _summarise_table(v, off, nom, sub_off, n_sub, individuals, k, sigma_within, rs, cst)
     return _finish(parts, off.size - 1, lo, hi, nom, individuals, k, constants, sigma_within, lvl, rs, cst, len(rs))
 
@@ -529,7 +529,7 @@ def batch_summary_blocks(blocks, *, subgroup_size, k=3.0, constants="exact", sig
     rs = tuple(r for r in rule_set(rules, params=rule_params) if r.enabled)
     n_sub = as_int(subgroup_size, "subgroup_size", lo=1, hi=25)
     k_ = as_float(k, "k", positive=True)
-    cst = _Constants(constants, k_).need([n_sub, 2]) if constants in ("exact", "tabled") else None
+    cst = _Constants(constants, k_).need([max(n_sub, 2)]) if constants in ("exact", "tabled") else None
     parts, los, his, noms = [], [], [], []
     base = 0
     lvl = ci_level
