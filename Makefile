@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
-EXTRAS ?= dev,postgres,live,spark
+EXTRAS ?= dev,postgres,live,spark,web
 
 .PHONY: demo test test-fast lint bench bench-store fuzz clean venv
 

@@ -110,3 +110,15 @@ def test_writes_need_the_owning_tenant(loaded):
         st.add_characteristic(loaded.reg, Characteristic(product_id=loaded.assy.id, key="K"))
     own = st.ingest(loaded.c, rows("C", "ASSY", ["NEW"], ["A7"]), content_hash=h("own"), source_format="t")
     assert own.created
+
+
+def test_another_tenants_batch_is_never_acknowledged(loaded):
+    st = loaded.store
+    # C ingested batch h("c1") (via the admin in the fixture: its tenant is the platform's) and now
+    # its own batch; X sending the same bytes learns nothing about it
+    own = st.ingest(loaded.c, rows("C", "ASSY", ["Q"], ["Q9"]), content_hash=h("secret-c"), source_format="t")
+    assert own.created
+    with pytest.raises(FormatError, match="unknown enterprise"):
+        st.ingest(loaded.x, rows("C", "ASSY", ["Q"], ["Q9"]), content_hash=h("secret-c"), source_format="t")
+    assert st.batch_rows(h("secret-c"), loaded.x) is None
+    assert st.batch_rows(h("secret-c"), loaded.c) == 1

@@ -31,8 +31,9 @@ def ingest_bytes(store: Store, actor: Actor, data: bytes, name: str, *, format: 
     """Parse and land one file's bytes as one batch (whole or not at all; a repeat lands nothing)."""
     digest = content_hash(data)
     fmt = formats.get(format) if format else formats.detect(data, name)
-    if store.has_batch(digest):
-        return FileIngest(name, fmt.name, IngestResult(digest, store.batch_rows(digest), created=False))
+    rows = store.batch_rows(digest, actor)
+    if rows is not None:
+        return FileIngest(name, fmt.name, IngestResult(digest, rows, created=False))
     parsed = fmt.read(data, name, **options)
     result = store.ingest(actor, parsed.table, content_hash=digest, source_format=fmt.name, source_name=name,
                           source_hash=digest)

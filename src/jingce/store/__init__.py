@@ -30,13 +30,17 @@ class Store(IngestMixin, CompactionMixin, LiveMixin, MachinesMixin, QueriesMixin
         """Open (creating and migrating if needed) the store the settings describe."""
         return cls(settings)
 
-    def has_batch(self, content_hash: str) -> bool:
-        """Whether a batch with this content hash is already in."""
-        return self.batch_rows(content_hash) is not None
+    def has_batch(self, content_hash: str, actor: Actor | None = None) -> bool:
+        """Whether a batch with this content hash is already in (of the actor's tenant, if given)."""
+        return self.batch_rows(content_hash, actor) is not None
 
-    def batch_rows(self, content_hash: str) -> int | None:
+    def batch_rows(self, content_hash: str, actor: Actor | None = None) -> int | None:
+        """Rows of a committed batch; with ``actor``, only a batch of its tenant (the admin: any)."""
+        q = select(t.ingest_batch.c.rows).where(t.ingest_batch.c.content_hash == content_hash)
+        if actor is not None and not actor.is_admin:
+            q = q.where(t.ingest_batch.c.tenant_id == actor.tenant_id)
         with self._read() as conn:
-            return conn.execute(select(t.ingest_batch.c.rows).where(t.ingest_batch.c.content_hash == content_hash)).scalar()
+            return conn.execute(q).scalar()
 
     def verify_audit(self) -> audit.AuditReport:
         """Verify the audit chain against itself and the anchor file."""

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import insert, select, tuple_
 
-from jingce.errors import FormatError, JingceError
+from jingce.errors import ConflictError, FormatError, JingceError
 from jingce.model import Characteristic, CharacteristicKind
 from jingce.model.batch import REQUIRED_INPUT, STAGES, STATUSES, conform_input
 from jingce.model.units import conversion_factor, has_dimension
@@ -183,10 +183,12 @@ class IngestMixin(StoreBase):
                 raise FormatError("a batch needs its content hash", field="content_hash")
             source_hash = source_hash or content_hash
             done = conn.execute(select(t.ingest_batch).where(t.ingest_batch.c.content_hash == content_hash)).first()
-            if done is not None:
+            if done is not None and (actor.is_admin or done.tenant_id == actor.tenant_id):
                 return IngestResult(content_hash, done.rows, created=False)
             lake_table, stats = self._resolve(conn, actor, table, content_hash, source_format, source_name, source_hash)
             files = self.lake.write_batch(lake_table, content_hash, presorted=True)
+            if done is not None:  # another tenant's batch with the same bytes: never say it exists
+                raise ConflictError("this batch cannot be ingested", field="content_hash")
             batch_id = conn.execute(insert(t.ingest_batch).values(
                 content_hash=content_hash, tenant_id=actor.tenant_id, user_id=actor.user_id,
                 source_format=source_format, source_name=source_name, rows=lake_table.num_rows,

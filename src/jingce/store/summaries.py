@@ -112,8 +112,9 @@ class LakeInputs:
         return [(self.root / p).as_posix() for p in self.paths]
 
     def uris(self) -> list[str]:
-        """``file://`` URIs of the files (what Spark reads)."""
-        return [(self.root / p).resolve().as_uri() for p in self.paths]
+        """``file://`` URIs of the files (what Spark reads; Hadoop paths are not percent-encoded)."""
+        root = self.root.resolve().as_posix()
+        return [f"file://{root}/{p}" for p in self.paths]
 
 
 def _summary_filter(vis: Visibility):
