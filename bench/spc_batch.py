@@ -208,13 +208,14 @@ def packages(sample=40):
 
 
 def _run(mode):
-    """Wall time and peak resident memory (MiB) of one mode in a fresh process."""
+    """Wall time, CPU time (user + system, all threads) and peak resident memory (MiB) of one mode
+    in a fresh process."""
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, __file__, mode], stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{mode} failed")
-    return time.perf_counter() - t0, usage.ru_maxrss / 1024
+    return time.perf_counter() - t0, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def compare(rounds=7):
@@ -228,22 +229,20 @@ def compare(rounds=7):
         for m in order:
             res[m].append(_run(m))
         loads.append(os.getloadavg()[0])
-    med = {m: (statistics.median(w for w, _ in v), statistics.median(p for _, p in v)) for m, v in res.items()}
+    med = {m: [statistics.median(x[i] for x in v) for i in range(3)] for m, v in res.items()}
     print(f"{rounds} rounds, order rotated; 1-min load average {min(loads):.2f}..{max(loads):.2f} on {os.cpu_count()} cores")
     for m in modes:
-        ws = [w for w, _ in res[m]]
+        ws = [x[0] for x in res[m]]
         print(f"{m:13s} wall median {med[m][0]:6.2f} s (min {min(ws):.2f}, max {max(ws):.2f}), "
-              f"peak RSS median {med[m][1]:7.0f} MiB")
-    for other in modes[1:]:
-        ratios = [a[0] / b[0] for a, b in zip(res["jingce"], res[other], strict=True)]
-        print(f"jingce / {other}: median per-round wall ratio {statistics.median(ratios):.2f} "
-              f"(min {min(ratios):.2f}, max {max(ratios):.2f})")
-    for other in ("floor", "duckdb"):
-        t_ratios = [a[0] / b[0] for a, b in zip(res["jingce-table"], res[other], strict=True)]
-        print(f"jingce-table / {other}: median per-round wall ratio {statistics.median(t_ratios):.2f}")
+              f"CPU median {med[m][1]:6.2f} s, peak RSS median {med[m][2]:7.0f} MiB")
+    for a, b in [("jingce", m) for m in modes[1:]] + [("jingce-table", "floor"), ("jingce-table", "duckdb")]:
+        wr = [x[0] / y[0] for x, y in zip(res[a], res[b], strict=True)]
+        cr = [x[1] / y[1] for x, y in zip(res[a], res[b], strict=True)]
+        print(f"{a} / {b}: per-round wall ratio median {statistics.median(wr):.2f} (min {min(wr):.2f}, "
+              f"max {max(wr):.2f}); CPU ratio median {statistics.median(cr):.2f}")
     decoded = G * PER * (4 + 8 + 8) / 2**20
-    print(f"decoded input columns {decoded:.0f} MiB, Parquet file {PARQUET.stat().st_size / 2**20:.0f} MiB; "
-          + ", ".join(f"{m} peak/decoded {med[m][1] / decoded:.2f}x" for m in modes))
+    print(f"decoded input columns {decoded:.0f} MiB, Parquet file {PARQUET.stat().st_size / 2**20:.0f} MiB; peak/decoded: "
+          + ", ".join(f"{m} {med[m][2] / decoded:.2f}x" for m in modes))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,13 @@ The store and engine keep measurement values sorted by (characteristic, time); t
 those values with int64 offsets and returns one row per characteristic, with no Python loop per
 characteristic (or per subgroup): every step is a numpy reduction over all characteristics.
 
+The table is worked through in blocks of whole characteristics (about 2**18 values), so every
+temporary is cache-sized and lives for one block; the run rules of a block are evaluated in one
+fused pass over byte masks (:func:`jingce.kernels.spc.rules._last_flags`). The arithmetic is the
+same, operation for operation, whatever the blocking, so the result does not depend on it (tested
+bit for bit). :func:`batch_summary_blocks` takes a table streamed block by block (Parquet row
+groups, a cursor) and never needs it whole.
+
 References
 ----------
 .. [1] ISO 7870-2:2013 (limits), ISO 22514-4:2016 (indices), Nelson (1984) (run rules).
@@ -319,16 +326,14 @@ def _summarise(v, off, nom, sub_off, n_sub, individuals, k, sigma_within, rs, cs
     d_k = k * disp_sd_unit * sw_p
     d_lcl = np.maximum(d_c - d_k, 0.0)
     d_ucl = d_c + d_k
-    c_hi, c_lo = (grand_dev[sub_char] if per_point else grand_dev) + half, \
-        (grand_dev[sub_char] if per_point else grand_dev) - half
+    centre = grand_dev[sub_char] if per_point else grand_dev
+    c_hi, c_lo = centre + half, centre - half
     scale = sw_p * se_unit
     with np.errstate(invalid="ignore"):
         scale = np.where(sw_p > 0, scale, np.nan)  # zero or undefined spread: no standardised points
     if not per_point:
-        c_hi, c_lo, d_lcl, d_ucl, scale = (np.repeat(a, m_per) for a in (c_hi, c_lo, d_lcl, d_ucl, scale))
-        centre = np.repeat(grand_dev, m_per)
-    else:
-        centre = grand_dev[sub_char]
+        c_hi, c_lo, d_lcl, d_ucl, scale, centre = (
+            np.repeat(a, m_per) for a in (c_hi, c_lo, d_lcl, d_ucl, scale, centre))
     beyond_pt = (stat > c_hi) | (stat < c_lo)
     with np.errstate(invalid="ignore"):
         beyond_d = np.isfinite(disp) & ((disp > d_ucl) | (disp < d_lcl))

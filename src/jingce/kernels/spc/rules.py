@@ -3,7 +3,9 @@
 Each rule is a small frozen record (its kind and parameters), so a rule set is data: switch rules
 off, change their counts, or build a set of one's own. The evaluation is vectorised and works on
 many series at once (the batch form passes segment starts so that no window crosses from one
-characteristic into the next).
+characteristic into the next): each comparison of the standardised points with a zone is made
+once as a byte mask shared by all rules, and a run of m points is found by ANDing shifted masks
+(about log2 m passes), with no per-rule run-length or float arrays.
 
 A point *breaks* a rule when it completes the pattern: it is the last point of the window, and for
 the "k of m beyond a zone" rules it is itself beyond the zone (``flag="last"``, the convention of
