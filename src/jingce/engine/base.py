@@ -79,6 +79,14 @@ class AnalysisParams:
     ci_level: float = 0.95
 
 
+@dataclass(frozen=True, slots=True)
+class WrittenSummaries:
+    """What :meth:`Engine.write_summaries` wrote: the files, and how many values they summarise."""
+
+    files: list[SummaryFile]
+    n_values: int
+
+
 class Engine(abc.ABC):
     """A batch engine over the measurement lake (habit 6 of DESIGN.md).
 
@@ -121,7 +129,7 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def write_summaries(self, store: Store, actor: Actor, run_id: int, *, params: AnalysisParams = AnalysisParams(),
                         enterprise_ids: list[int] | None = None,
-                        progress: Progress | None = None) -> list[SummaryFile]:
+                        progress: Progress | None = None) -> WrittenSummaries:
         """Compute all three analyses and write them as files of run ``run_id`` beside the lake;
         return the files written (the caller lists them in the registry, the commit point)."""
 

@@ -58,12 +58,13 @@ characteristic's latest limits; ``last_alarm_at`` is the time of the last value 
 alarming point)."""
 
 SUBGROUP_SCHEMA = pa.schema(_IDS + [
-    pa.field("subgroup", pa.int64()), pa.field("n", pa.int32()), pa.field("first_at", TS), pa.field("last_at", TS),
+    pa.field("subgroup", pa.int64()), pa.field("size", pa.int32()), pa.field("n", pa.int32()),
+    pa.field("first_at", TS), pa.field("last_at", TS),
     pa.field("ref", pa.float64()), pa.field("mean_dev", pa.float64()), pa.field("m2", pa.float64()),
     pa.field("range", pa.float64()),
 ])
 """One row per subgroup of ``subgroup_size`` consecutive values of a characteristic (the points of
-its X-bar/R chart; the last subgroup may be incomplete, ``n`` says). ``mean = ref + mean_dev``;
+its X-bar/R chart; the last subgroup may be incomplete: ``n`` < ``size``). ``mean = ref + mean_dev``;
 ``m2`` is the sum of squared deviations from the subgroup mean; ``range`` = max - min."""
 
 DAILY_SCHEMA = pa.schema(_IDS + [
@@ -78,10 +79,11 @@ period with :func:`combine_moments`. ``nominal`` and the limits are the characte
 
 WINDOW_SCHEMA = pa.schema([
     pa.field("window", pa.int64()), pa.field("instrument_id", pa.int32()), pa.field("start", TS),
-    pa.field("end", TS), pa.field("error", pa.float64()),
+    pa.field("end", TS), pa.field("error", pa.float64()), pa.field("unit", pa.string()),
 ])
 """Time windows [start, end) in which an instrument's results are suspect, with the size of the
-error found (in the unit of the values; NaN if unknown)."""
+error found in ``unit`` (NaN if unknown). Values recorded in another unit are counted but not
+assessed for risk."""
 
 IMPACT_SCHEMA = pa.schema([
     pa.field("window", pa.int64()), pa.field("instrument_id", pa.int32()), *_IDS,
@@ -90,7 +92,7 @@ IMPACT_SCHEMA = pa.schema([
 ])
 """Per window and characteristic: the values measured in the window, those outside their limits,
 those within ``error`` of a limit (whose conformity decision the error could have reversed), and
-the distinct serials measured (sorted)."""
+the distinct serials measured (sorted). Only finite values count."""
 
 KINDS = ("characteristic", "subgroup", "daily")
 SCHEMAS = {"characteristic": CHARACTERISTIC_SCHEMA, "subgroup": SUBGROUP_SCHEMA, "daily": DAILY_SCHEMA}
@@ -289,7 +291,7 @@ def subgroup_rows(b: _Block, params: AnalysisParams) -> pa.Table:
     starts = off[:-1]
     rng = np.maximum.reduceat(dev, starts) - np.minimum.reduceat(dev, starts)
     cols = _ids(b, char) | {
-        "subgroup": index, "n": n.astype(np.int32), "first_at": _ts(b.t_us[starts]), "last_at": _ts(b.t_us[off[1:] - 1]),
+        "subgroup": index, "size": np.full(index.size, params.subgroup_size, np.int32), "n": n.astype(np.int32), "first_at": _ts(b.t_us[starts]), "last_at": _ts(b.t_us[off[1:] - 1]),
         "ref": b.ref[char], "mean_dev": mean_dev, "m2": m2, "range": rng,
     }
     return pa.table(cols).cast(SUBGROUP_SCHEMA)
@@ -385,8 +387,11 @@ def combine_moments(offsets: np.ndarray, n: np.ndarray, ref: np.ndarray, mean_de
 
 def impact_rows(rows: pa.Table, windows: pa.Table) -> pa.Table:
     """Values of ``rows`` (lake rows with ``instrument_id``, ``measured_at``, ids, ``serial``,
-    ``value`` and limits) inside the ``windows`` of their instrument, per window and characteristic
-    (:data:`IMPACT_SCHEMA`). The local engine runs this; the Spark engine states the same in SQL."""
+    ``value``, ``unit`` and limits) inside the ``windows`` of their instrument, per window and
+    characteristic (:data:`IMPACT_SCHEMA`). The local engine runs this; the Spark engine states
+    the same in SQL."""
+    if rows.num_rows and not pc.all(pc.is_finite(rows.column("value"))).as_py():
+        rows = rows.filter(pc.is_finite(rows.column("value")))
     if rows.num_rows == 0 or windows.num_rows == 0:
         return IMPACT_SCHEMA.empty_table()
     inst = np.asarray(rows.column("instrument_id").fill_null(-1).to_numpy(), dtype=np.int64)
@@ -416,7 +421,10 @@ def impact_rows(rows: pa.Table, windows: pa.Table) -> pa.Table:
     bounds = np.concatenate((starts, [r.size]))
     v = _f64(rows.column("value"))[r]
     lo, hi = _f64(rows.column("lower_limit"))[r], _f64(rows.column("upper_limit"))[r]
-    err = np.abs(w_err[k])
+    same_unit = np.asarray(pc.equal(rows.column("unit").take(pa.array(r)),
+                                    windows.column("unit").take(pa.array(k))).fill_null(False).to_numpy(
+        zero_copy_only=False), dtype=bool)
+    err = np.where(same_unit, np.abs(w_err[k]), np.nan)
     with np.errstate(invalid="ignore"):
         outside = (v < lo) | (v > hi)
         at_risk = np.isfinite(err) & ((np.abs(v - lo) <= err) | (np.abs(v - hi) <= err))
@@ -449,3 +457,64 @@ def _distinct_sorted(strings, bounds: np.ndarray) -> pa.Array:
         s, gg = s.filter(pa.array(keep)), gg[keep]
     offsets = np.searchsorted(gg, np.arange(g + 1), "left").astype(np.int32)
     return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), s)
+
+
+# -- writing an enterprise's outputs -----------------------------------------------------------
+
+FILE_SCHEMA = pa.schema([
+    pa.field("path", pa.string()), pa.field("kind", pa.string()), pa.field("enterprise_id", pa.int32()),
+    pa.field("month", pa.string()), pa.field("rows", pa.int64()), pa.field("bytes", pa.int64()),
+    pa.field("n_values", pa.int64()),
+])
+"""What a writer task reports per file (``n_values``: values summarised, on the characteristic file)."""
+
+
+def _months(kind: str, table: pa.Table) -> np.ndarray:
+    if kind == "daily":
+        days = np.asarray(table.column("day").cast(pa.int32()).to_numpy(), dtype=np.int64)
+        return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    us = _i64(table.column("first_at"))
+    return us.astype("datetime64[us]").astype("datetime64[M]").astype(np.int64)
+
+
+def write_outputs(writer, enterprise_id: int, outputs: dict[str, pa.Table]) -> list:
+    """Write one enterprise's outputs with ``writer`` (a :class:`jingce.store.summaries.SummaryWriter`):
+    the characteristic summary as one file, subgroup and daily summaries one file per month (the
+    subgroup's first value's UTC month, the day's month). Returns the written files."""
+    files = []
+    for kind in KINDS:
+        table = outputs.get(kind)
+        if table is None or table.num_rows == 0:
+            continue
+        if kind == "characteristic":
+            files.append(writer.write(kind, enterprise_id, None, table))
+            continue
+        months = _months(kind, table)
+        order = np.argsort(months, kind="stable")
+        if np.any(np.diff(order) != 1):
+            table, months = table.take(pa.array(order)), months[order]
+        cuts = np.concatenate(([0], np.flatnonzero(np.diff(months)) + 1, [months.size]))
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+            month = str(np.datetime64(int(months[a]), "M"))
+            files.append(writer.write(kind, enterprise_id, month, table.slice(int(a), int(b - a))))
+    return files
+
+
+def split_by_enterprise(table: pa.Table) -> Iterator[tuple[int, pa.Table]]:
+    """Consecutive runs of one enterprise in a table ordered by enterprise."""
+    if table.num_rows == 0:
+        return
+    e = np.asarray(table.column("enterprise_id").to_numpy(), dtype=np.int64)
+    cuts = np.concatenate(([0], np.flatnonzero(np.diff(e)) + 1, [e.size]))
+    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+        yield int(e[a]), table.slice(int(a), int(b - a))
+
+
+def file_rows(files: list, n_values: int = 0) -> pa.Table:
+    """Files written, as rows of :data:`FILE_SCHEMA` (``n_values`` put on the characteristic file)."""
+    return pa.table({
+        "path": [f.path for f in files], "kind": [f.kind for f in files],
+        "enterprise_id": [f.enterprise_id for f in files], "month": [f.month for f in files],
+        "rows": [f.rows for f in files], "bytes": [f.bytes for f in files],
+        "n_values": [n_values if f.kind == "characteristic" else 0 for f in files],
+    }, schema=FILE_SCHEMA)

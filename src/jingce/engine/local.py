@@ -1,53 +1,126 @@
-"""The local engine: DuckDB streams each enterprise's sorted values into the batch kernels."""
+"""The local engine (the reference): DuckDB streams each enterprise's sorted values into the batch
+kernels, in this process.
+
+A characteristic belongs to one enterprise, so the region is worked through enterprise by
+enterprise: the store reads an enterprise's values sorted by (characteristic, time) (in storage
+order when they sit in one compacted file), and :mod:`jingce.engine.grouped` checks the order and
+runs the kernels. Memory is bounded by the largest enterprise.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
-import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from jingce.kernels.spc import batch_summary
+from jingce.engine.base import AnalysisParams, Engine, WrittenSummaries
+from jingce.engine.grouped import (
+    CHARACTERISTIC_SCHEMA,
+    DAILY_SCHEMA,
+    IMPACT_SCHEMA,
+    KINDS,
+    SCHEMAS,
+    SUBGROUP_SCHEMA,
+    SortedBlocks,
+    analyse_block,
+    impact_rows,
+    write_outputs,
+)
 from jingce.store import Actor, Store
 
 SUMMARY_FIELDS = ("n_values", "n_subgroups", "mean", "sigma_overall", "sigma_within", "center", "lcl", "ucl",
                   "alarms", "last_alarm", "cp", "cpk", "pp", "ppk", "cpk_lo", "cpk_hi", "ppm_overall")
+"""Batch-summary fields of every characteristic-summary row (more are in :data:`CHARACTERISTIC_SCHEMA`)."""
+
+_READ = ("enterprise_id", "product_id", "characteristic_id", "measured_at", "local_time", "value", "nominal",
+         "lower_limit", "upper_limit")
+_BLOCK_ROWS = 1 << 21
+
+
+def _enterprise_tables(store: Store, actor: Actor, enterprise_ids: list[int] | None) -> Iterator[tuple[int, pa.Table]]:
+    """Each visible enterprise's valid values sorted by (characteristic, time), ``local_time`` as
+    ``local_us`` (microseconds of the plant's wall clock)."""
+    for ent, table in store.sorted_tables(actor, enterprise_ids=enterprise_ids, columns=_READ, valid_only=True):
+        i = table.column_names.index("local_time")
+        yield ent, table.set_column(i, "local_us", pc.cast(table.column(i), pa.int64()))
+
+
+def _analyse(table: pa.Table, params: AnalysisParams, kinds: tuple[str, ...]) -> dict[str, pa.Table]:
+    parts: dict[str, list[pa.Table]] = {k: [] for k in kinds}
+    for block in SortedBlocks(table.to_batches(), block_rows=_BLOCK_ROWS):
+        for k, t in analyse_block(block, params, kinds).items():
+            parts[k].append(t)
+    return {k: pa.concat_tables(v) if v else SCHEMAS[k].empty_table() for k, v in parts.items()}
+
+
+class LocalEngine(Engine):
+    """DuckDB and numpy in this process; the reference every other engine is checked against."""
+
+    name = "local"
+    UNSUPPORTED: frozenset[str] = frozenset()
+
+    def __repr__(self) -> str:
+        return "LocalEngine()"
+
+    def _run(self, store, actor, kinds, params, enterprise_ids, progress) -> Iterator[tuple[int, dict]]:
+        total = len(store.lake_inputs(actor, enterprise_ids=enterprise_ids).enterprises) if progress else 0
+        done = 0
+        for ent, table in _enterprise_tables(store, actor, enterprise_ids):
+            yield ent, _analyse(table, params, kinds)
+            done += 1
+            if progress:
+                progress(done, total)
+
+    def _collect(self, kind, store, actor, params, enterprise_ids, progress) -> pa.Table:
+        parts = [out[kind] for _, out in self._run(store, actor, (kind,), params, enterprise_ids, progress)]
+        return pa.concat_tables(parts) if parts else SCHEMAS[kind].empty_table()
+
+    def characteristic_summary(self, store, actor, *, params=AnalysisParams(), enterprise_ids=None, progress=None):
+        return self._collect("characteristic", store, actor, params, enterprise_ids, progress)
+
+    def subgroup_summaries(self, store, actor, *, params=AnalysisParams(), enterprise_ids=None, progress=None):
+        return self._collect("subgroup", store, actor, params, enterprise_ids, progress)
+
+    def daily_summaries(self, store, actor, *, enterprise_ids=None, progress=None):
+        return self._collect("daily", store, actor, AnalysisParams(), enterprise_ids, progress)
+
+    def write_summaries(self, store, actor, run_id, *, params=AnalysisParams(), enterprise_ids=None, progress=None):
+        writer = store.summary_writer(run_id)
+        files, n_values = [], 0
+        for ent, out in self._run(store, actor, KINDS, params, enterprise_ids, progress):
+            files += write_outputs(writer, ent, out)
+            n_values += int(pc.sum(out["characteristic"].column("n_values")).as_py() or 0)
+        return WrittenSummaries(files, n_values)
+
+    def impact_scan(self, store, actor, windows):
+        if windows.num_rows == 0:
+            return IMPACT_SCHEMA.empty_table()
+        instruments = sorted(set(windows.column("instrument_id").to_pylist()))
+        rows = store.scan_rows(actor, ("instrument_id", "measured_at", "enterprise_id", "product_id",
+                                       "characteristic_id", "serial", "value", "unit", "lower_limit", "upper_limit"),
+                               row_filter=pc.field("instrument_id").isin(instruments), valid_only=True)
+        return impact_rows(rows, windows)
 
 
 def characteristic_summary(store: Store, actor: Actor, *, subgroup_size: int = 5, rules: str = "nelson",
                            enterprise_ids: list[int] | None = None,
                            progress: Callable[[int], None] | None = None) -> pa.Table:
-    """One row per characteristic the actor may see: control limits (phase I, X-bar/R with
-    subgroups of ``subgroup_size`` consecutive values), capability with confidence intervals,
-    run-rule alarms (``rules``), values out of specification, and the specification itself.
+    """One row per characteristic the actor may see (:data:`CHARACTERISTIC_SCHEMA`): control limits
+    (phase I, X-bar/R with subgroups of ``subgroup_size`` consecutive values), capability with
+    confidence intervals, run-rule alarms (``rules``), values out of specification, and the
+    specification itself. ``progress(enterprise_id)`` is called as each enterprise finishes.
 
     Values marked invalid are left out. Limits and indices are those of
     :func:`jingce.kernels.spc.batch_summary`.
     """
+    params = AnalysisParams(subgroup_size=subgroup_size, rules=rules)
     parts = []
-    for ent, table in store.sorted_tables(actor, enterprise_ids=enterprise_ids):
-        if table.num_rows == 0:
-            continue
-        cid = table.column("characteristic_id").to_numpy()
-        starts = np.flatnonzero(np.concatenate(([True], cid[1:] != cid[:-1])))
-        offsets = np.concatenate((starts, [cid.size])).astype(np.int64)
-        last = offsets[1:] - 1
-        v = table.column("value").to_numpy()
-        lsl = table.column("lower_limit").to_numpy(zero_copy_only=False).astype(float)[last]
-        usl = table.column("upper_limit").to_numpy(zero_copy_only=False).astype(float)[last]
-        nom = table.column("nominal").to_numpy(zero_copy_only=False).astype(float)[last]
-        res = batch_summary(v, offsets, subgroup_size=subgroup_size, lsl=lsl, usl=usl, nominal=nom, rules=rules)
-        lo_row = np.repeat(lsl, np.diff(offsets))
-        hi_row = np.repeat(usl, np.diff(offsets))
-        with np.errstate(invalid="ignore"):
-            outside = (v < lo_row) | (v > hi_row)
-        out_of_spec = np.add.reduceat(outside.astype(np.int64), offsets[:-1])
-        cols = {"enterprise_id": np.full(starts.size, ent, np.int64), "characteristic_id": cid[starts],
-                "lower_limit": lsl, "upper_limit": usl, "nominal": nom, "out_of_spec": out_of_spec}
-        cols |= {f: getattr(res, f) for f in SUMMARY_FIELDS}
-        parts.append(pa.table(cols))
+    for ent, table in _enterprise_tables(store, actor, enterprise_ids):
+        parts.append(_analyse(table, params, ("characteristic",))["characteristic"])
         if progress:
             progress(ent)
-    if not parts:
-        return pa.table({k: pa.array([], pa.float64()) for k in ("enterprise_id", "characteristic_id", *SUMMARY_FIELDS)})
-    return pa.concat_tables(parts)
+    return pa.concat_tables(parts) if parts else CHARACTERISTIC_SCHEMA.empty_table()
+
+
+__all__ = ["DAILY_SCHEMA", "SUBGROUP_SCHEMA", "LocalEngine", "characteristic_summary"]

@@ -1,0 +1,346 @@
+"""The region's batch analyses on any engine, and the region quality view read from summaries.
+
+``analyse_region`` runs the batch analyses (quality summary per characteristic, subgroup and daily
+summaries) on an engine and writes their results beside the lake, listed in the registry.
+``region_view`` answers the region's dashboards from those summaries alone: for any period it
+pools the daily sums (mean, spread, out-of-specification counts) and the subgroup ranges
+(within-subgroup sigma) of each characteristic, so it stays a single-node read for years, and
+Spark is needed only to reprocess history. ``impact_scan`` finds the values measured with
+instruments later found out of tolerance, or used after their calibration expired.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from jingce.engine import AnalysisParams, Engine
+from jingce.engine.grouped import TS, WINDOW_SCHEMA, combine_moments
+from jingce.errors import InvalidInputError
+from jingce.kernels.capability.batch import batch_capability
+from jingce.kernels.spc.constants import chart_constants
+from jingce.model.units import conversion_factor
+from jingce.services.summary import CPK_CLASSES, EnterpriseRow
+from jingce.store import Actor, Store
+from jingce.store.summaries import AnalysisRun
+
+SUSPECT_RESULTS = ("out_of_tolerance", "adjusted", "fail")
+"""Calibration results that found the instrument outside its tolerance before any adjustment."""
+
+
+# -- running the analyses ------------------------------------------------------------------------
+
+
+def analyse_region(store: Store, actor: Actor, engine: Engine, *, params: AnalysisParams = AnalysisParams(),
+                   enterprise_ids: list[int] | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> AnalysisRun:
+    """Run the region's batch analyses on ``engine`` and write their results beside the lake.
+
+    The run is recorded first (``running``); the engine writes the characteristic, subgroup and
+    daily summaries of every enterprise the actor may analyse; then one registry transaction lists
+    the files and retires those of earlier runs (the commit point). A failed run is marked
+    ``failed`` and leaves the previous summaries in place.
+    """
+    engine.require("write_summaries")
+    covered = list(store.lake_inputs(actor, enterprise_ids=enterprise_ids).enterprises)
+    if enterprise_ids is not None:
+        covered = sorted(set(covered) | {int(e) for e in enterprise_ids})
+    run_id = store.start_analysis(actor, engine=getattr(engine, "master", engine.name), params=asdict(params),
+                                  enterprise_ids=enterprise_ids)
+    try:
+        written = engine.write_summaries(store, actor, run_id, params=params, enterprise_ids=enterprise_ids,
+                                         progress=progress)
+    except BaseException as exc:
+        store.fail_analysis(actor, run_id, f"{type(exc).__name__}: {exc}")
+        raise
+    return store.commit_analysis(actor, run_id, written.files, enterprise_ids=covered, n_values=written.n_values)
+
+
+# -- the region view -----------------------------------------------------------------------------
+
+VIEW_SCHEMA = pa.schema([
+    pa.field("enterprise_id", pa.int32()), pa.field("product_id", pa.int32()),
+    pa.field("characteristic_id", pa.int32()), pa.field("characteristic", pa.string()),
+    pa.field("lower_limit", pa.float64()), pa.field("upper_limit", pa.float64()), pa.field("nominal", pa.float64()),
+    pa.field("n_values", pa.int64()), pa.field("n_days", pa.int64()), pa.field("first_at", TS),
+    pa.field("last_at", TS), pa.field("out_of_spec", pa.int64()), pa.field("mean", pa.float64()),
+    pa.field("sigma_overall", pa.float64()), pa.field("n_subgroups", pa.int64()),
+    pa.field("sigma_within", pa.float64()), pa.field("cp", pa.float64()), pa.field("cpk", pa.float64()),
+    pa.field("pp", pa.float64()), pa.field("ppk", pa.float64()), pa.field("cpk_lo", pa.float64()),
+    pa.field("cpk_hi", pa.float64()), pa.field("ppm_overall", pa.float64()), pa.field("alarms", pa.int64()),
+])
+
+
+@dataclass(frozen=True, slots=True)
+class RegionView:
+    """The region's quality over a period, from summaries: one row per characteristic
+    (:data:`VIEW_SCHEMA`) and the roll-up per enterprise (grouped by industry chain)."""
+
+    per_characteristic: pa.Table
+    enterprises: tuple[EnterpriseRow, ...]
+    start: dt.date | None
+    end: dt.date | None
+
+    def chains(self) -> dict[str, list[EnterpriseRow]]:
+        out: dict[str, list[EnterpriseRow]] = {}
+        for e in self.enterprises:
+            out.setdefault(e.industry_chain or "-", []).append(e)
+        return out
+
+    def worst(self, n: int = 10) -> pa.Table:
+        """The ``n`` characteristics with the lowest Cpk in the period."""
+        t = self.per_characteristic
+        cpk = t.column("cpk").to_numpy(zero_copy_only=False)
+        order = np.argsort(np.where(np.isfinite(cpk), cpk, np.inf), kind="stable")[:n]
+        return t.take(pa.array(order[np.isfinite(cpk[order])], pa.int64()))
+
+
+def _month(d: dt.date) -> str:
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def _sorted(table: pa.Table, *extra: str) -> pa.Table:
+    return table.sort_by([("enterprise_id", "ascending"), ("characteristic_id", "ascending")]
+                         + [(x, "ascending") for x in extra])
+
+
+def _within(sub: pa.Table, chars: np.ndarray, constants: str = "exact", k: float = 3.0):
+    """Sigma within per characteristic of ``chars`` from its subgroup rows: R-bar/d2 over the
+    complete subgroups (MR-bar/d2 of consecutive values for individuals), as the batch kernel
+    computes it; with the subgroup count and degrees of freedom."""
+    g = chars.size
+    sw, m_sub, df_w = np.full(g, np.nan), np.zeros(g, np.int64), np.zeros(g)
+    if sub is None or sub.num_rows == 0:
+        return sw, m_sub, df_w
+    sub = sub.sort_by([("characteristic_id", "ascending"), ("subgroup", "ascending")])
+    idx, idx_ok = _lookup(chars, np.asarray(sub.column("characteristic_id").to_numpy(), dtype=np.int64))
+    size = np.asarray(sub.column("size").to_numpy(), dtype=np.int64)
+    n = np.asarray(sub.column("n").to_numpy(), dtype=np.int64)
+    for s in np.unique(size):  # one subgroup size per run; normally a single pass
+        sel = idx_ok & (size == s) & (n == s)
+        ci = idx[sel]
+        if s == 1:
+            x = (np.asarray(sub.column("ref").to_numpy(), float) + np.asarray(sub.column("mean_dev").to_numpy(),
+                                                                             float))[sel]
+            mr = np.abs(np.diff(x))
+            same = ci[1:] == ci[:-1]
+            d2 = chart_constants(2, constants, k).d2
+            cnt = np.bincount(ci[1:][same], minlength=g)
+            tot = np.bincount(ci[1:][same], weights=mr[same], minlength=g)
+            m = np.bincount(ci, minlength=g)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                val = (tot / np.where(cnt > 0, cnt, np.nan)) / d2
+            df = cnt.astype(float)
+        else:
+            rng = np.asarray(sub.column("range").to_numpy(), float)[sel]
+            d2 = chart_constants(int(s), constants, k).d2
+            m = np.bincount(ci, minlength=g)
+            tot = np.bincount(ci, weights=rng / d2, minlength=g)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                val = tot / np.where(m > 0, m, np.nan)
+            df = m * (s - 1.0)
+        has = m > 0
+        sw[has], m_sub[has], df_w[has] = val[has], m[has], df[has]
+    return sw, m_sub, df_w
+
+
+def _lookup(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index in ``keys`` (distinct, any order) of each of ``wanted``, and whether it is there."""
+    if keys.size == 0:
+        return np.zeros(wanted.size, np.int64), np.zeros(wanted.size, bool)
+    order = np.argsort(keys, kind="stable")
+    pos = np.minimum(np.searchsorted(keys, wanted, sorter=order), keys.size - 1)
+    idx = order[pos]
+    return idx, keys[idx] == wanted
+
+
+def region_view(store: Store, actor: Actor, *, start: dt.date | None = None, end: dt.date | None = None,
+                ci_level: float = 0.95) -> RegionView:
+    """The region's quality from the summaries of the latest analysis runs, for the local days
+    ``start`` (inclusive) to ``end`` (exclusive), default all.
+
+    Per characteristic: count, mean and overall sigma pooled from its daily summaries (Chan,
+    Golub and LeVeque 1983), sigma within from the ranges of its complete subgroups that started
+    in the period (ISO 7870-2:2013 R-bar/d2), capability (ISO 22514-4), values out of
+    specification, and the alarms of the latest quality summary. Over the whole history the
+    numbers equal the quality summary's (:meth:`jingce.engine.Engine.characteristic_summary`).
+    """
+    if start is not None and end is not None and end <= start:
+        raise InvalidInputError("must be after start", field="end")
+    months = {"start_month": _month(start) if start else None,
+              "end_month": _month(end - dt.timedelta(days=1)) if end else None}
+    flt = None
+    if start is not None:
+        flt = pc.field("day") >= pa.scalar(start, pa.date32())
+    if end is not None:
+        e = pc.field("day") < pa.scalar(end, pa.date32())
+        flt = e if flt is None else flt & e
+    daily = store.read_summaries(actor, "daily", row_filter=flt, **months)
+    if daily is None or daily.num_rows == 0:
+        return _view(store, actor, VIEW_SCHEMA.empty_table(), start, end)
+    daily = _sorted(daily, "day")
+    cid = np.asarray(daily.column("characteristic_id").to_numpy(), dtype=np.int64)
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(cid)) + 1))
+    off = np.concatenate((starts, [cid.size])).astype(np.int64)
+    last = off[1:] - 1
+    n, mean, m2 = combine_moments(off, np.asarray(daily.column("n").to_numpy()),
+                                  np.asarray(daily.column("ref").to_numpy(), float),
+                                  np.asarray(daily.column("mean_dev").to_numpy(), float),
+                                  np.asarray(daily.column("m2").to_numpy(), float))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sigma_overall = np.sqrt(m2 / np.where(n > 1, n - 1, np.nan))
+    chars = cid[starts]
+    sflt = None
+    if start is not None:
+        sflt = pc.field("first_at") >= pa.scalar(dt.datetime.combine(start, dt.time(), dt.UTC), TS)
+    if end is not None:
+        e = pc.field("first_at") < pa.scalar(dt.datetime.combine(end, dt.time(), dt.UTC), TS)
+        sflt = e if sflt is None else sflt & e
+    # subgroups are placed by the UTC time of their first value (a day's subgroups may start on the day before)
+    sub_months = {"start_month": _month(start - dt.timedelta(days=1)) if start else None,
+                  "end_month": months["end_month"]}
+    sub = store.read_summaries(actor, "subgroup", row_filter=sflt, **sub_months,
+                               columns=["characteristic_id", "subgroup", "size", "n", "ref", "mean_dev", "range"])
+    sw, m_sub, df_w = _within(sub, chars)
+
+    def col(name):
+        return np.asarray(daily.column(name).to_numpy(zero_copy_only=False), float)[last]
+
+    lsl, usl, nominal = col("lower_limit"), col("upper_limit"), col("nominal")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cap = batch_capability(mean, sw, sigma_overall, n, df_w, lsl, usl, nominal, ci_level)
+    alarms = _alarms(store, actor, chars)
+    per = pa.table({
+        "enterprise_id": daily.column("enterprise_id").take(pa.array(starts)),
+        "product_id": daily.column("product_id").take(pa.array(starts)),
+        "characteristic_id": daily.column("characteristic_id").take(pa.array(starts)),
+        "characteristic": pa.nulls(chars.size, pa.string()),
+        "lower_limit": lsl, "upper_limit": usl, "nominal": nominal, "n_values": n,
+        "n_days": np.diff(off), "first_at": _group_extreme(daily.column("first_at"), off, np.minimum),
+        "last_at": _group_extreme(daily.column("last_at"), off, np.maximum),
+        "out_of_spec": np.add.reduceat(np.asarray(daily.column("out_of_spec").to_numpy()), starts),
+        "mean": mean, "sigma_overall": sigma_overall, "n_subgroups": m_sub, "sigma_within": sw,
+        "cp": cap.cp, "cpk": cap.cpk, "pp": cap.pp, "ppk": cap.ppk, "cpk_lo": cap.cpk_lo, "cpk_hi": cap.cpk_hi,
+        "ppm_overall": cap.ppm_overall, "alarms": alarms,
+    }, schema=VIEW_SCHEMA)
+    return _view(store, actor, per, start, end)
+
+
+def _group_extreme(col, off: np.ndarray, ufunc) -> pa.Array:
+    us = np.asarray(pc.cast(col, pa.int64()).to_numpy(), dtype=np.int64)
+    return pa.array(ufunc.reduceat(us, off[:-1]), pa.int64()).cast(TS)
+
+
+def _alarms(store: Store, actor: Actor, chars: np.ndarray) -> pa.Array:
+    """Alarms of the latest quality summary of each characteristic (null where there is none)."""
+    t = store.read_summaries(actor, "characteristic", columns=["characteristic_id", "alarms"])
+    if t is None or t.num_rows == 0:
+        return pa.nulls(chars.size, pa.int64())
+    idx, found = _lookup(np.asarray(t.column("characteristic_id").to_numpy(), dtype=np.int64), chars)
+    vals = np.asarray(t.column("alarms").to_numpy(), dtype=np.int64)[idx]
+    return pa.array(np.where(found, vals, 0), pa.int64(), mask=~found)
+
+
+def _view(store: Store, actor: Actor, per: pa.Table, start, end) -> RegionView:
+    chars = {c.id: c for c in store.list_characteristics(actor)}
+    products: dict[int, str] = {}
+    names = []
+    for cid, pid in zip(per.column("characteristic_id").to_pylist(), per.column("product_id").to_pylist(),
+                        strict=True):
+        c = chars.get(cid)
+        if c is None:
+            names.append(None)
+            continue
+        if pid not in products:
+            products[pid] = store.get_product(actor, pid).part_number
+        names.append(f"{products[pid]}/{c.key}")
+    per = per.set_column(per.column_names.index("characteristic"), "characteristic", pa.array(names, pa.string()))
+    ents = {e.id: e for e in store.list_enterprises(actor)}
+    ent_col = np.asarray(per.column("enterprise_id").to_numpy(), dtype=np.int64)
+    cpk = per.column("cpk").to_numpy(zero_copy_only=False)
+    n_values = np.asarray(per.column("n_values").to_numpy())
+    oos = np.asarray(per.column("out_of_spec").to_numpy())
+    alarms = np.asarray(per.column("alarms").fill_null(0).to_numpy())
+    rows = []
+    for eid in np.unique(ent_col):
+        m = ent_col == eid
+        e = ents.get(int(eid))
+        total = int(n_values[m].sum())
+        rows.append(EnterpriseRow(
+            code=e.code if e else str(eid), name=e.name if e else "", industry_chain=e.industry_chain if e else "",
+            characteristics=int(m.sum()), values=total,
+            out_of_spec_ppm=float(oos[m].sum() / total * 1e6) if total else float("nan"),
+            cpk_classes=tuple(int(np.sum(m & (cpk >= lo) & (cpk < hi))) for _, lo, hi in CPK_CLASSES),
+            with_alarms=int(np.sum(m & (alarms > 0)))))
+    return RegionView(per, tuple(rows), start, end)
+
+
+# -- out-of-tolerance impact -------------------------------------------------------------------
+
+IMPACT_VIEW_COLUMNS = ("window", "reason", "instrument", "certificate_no", "start", "end", "error", "unit")
+
+
+def impact_windows(store: Store, actor: Actor, *, at: dt.datetime | None = None) -> pa.Table:
+    """The periods in which results of the actor's working instruments are suspect.
+
+    ``out_of_tolerance``: from the last calibration that found the instrument in tolerance (or
+    from the beginning) to the calibration that found it out of tolerance, with the error found
+    (ISO 9001:2015 7.1.5.2, ISO 10012:2003 8.3.3: the validity of earlier results must be assessed
+    when equipment is found unfit). ``expired``: from the end of a calibration's validity to the
+    next calibration (or ``at``, default now). Columns of :data:`WINDOW_SCHEMA` plus ``reason``,
+    ``instrument`` (code) and ``certificate_no``.
+    """
+    at = at or dt.datetime.now(dt.UTC)
+    if at.tzinfo is None:
+        raise InvalidInputError("must be timezone-aware", field="at")
+    rows: list[dict] = []
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    for inst in store.list_instruments(actor):
+        if inst.kind != "working":
+            continue
+        cals = store.calibrations(actor, inst.id)
+        for i, cal in enumerate(cals):
+            if cal.result in SUSPECT_RESULTS:
+                err = abs(cal.error_as_found) if cal.error_as_found is not None else float("nan")
+                if err == err and cal.unit != inst.unit:
+                    err *= conversion_factor(cal.unit, inst.unit, "unit")
+                rows.append({"reason": "out_of_tolerance", "instrument_id": inst.id, "instrument": inst.code,
+                             "certificate_no": cal.certificate_no,
+                             "start": cals[i - 1].calibrated_at if i else epoch, "end": cal.calibrated_at,
+                             "error": err, "unit": inst.unit})
+            nxt = cals[i + 1].calibrated_at if i + 1 < len(cals) else at
+            if cal.valid_until < nxt:
+                rows.append({"reason": "expired", "instrument_id": inst.id, "instrument": inst.code,
+                             "certificate_no": cal.certificate_no, "start": cal.valid_until, "end": nxt,
+                             "error": float("nan"), "unit": inst.unit})
+    table = pa.table({
+        "window": pa.array(range(len(rows)), pa.int64()),
+        "instrument_id": pa.array([r["instrument_id"] for r in rows], pa.int32()),
+        "start": pa.array([r["start"] for r in rows], TS), "end": pa.array([r["end"] for r in rows], TS),
+        "error": pa.array([r["error"] for r in rows], pa.float64()),
+        "unit": pa.array([r["unit"] for r in rows], pa.string()),
+        "reason": pa.array([r["reason"] for r in rows], pa.string()),
+        "instrument": pa.array([r["instrument"] for r in rows], pa.string()),
+        "certificate_no": pa.array([r["certificate_no"] for r in rows], pa.string()),
+    })
+    return table
+
+
+def impact_scan(store: Store, actor: Actor, engine: Engine, *, at: dt.datetime | None = None) -> pa.Table:
+    """Values measured with suspect instruments (see :func:`impact_windows`), per window and
+    characteristic, with the window's reason and instrument: the scope of a re-inspection."""
+    engine.require("impact_scan")
+    windows = impact_windows(store, actor, at=at)
+    hits = engine.impact_scan(store, actor, windows.select(WINDOW_SCHEMA.names).cast(WINDOW_SCHEMA))
+    if hits.num_rows == 0:
+        return hits
+    pos = pa.array(np.searchsorted(np.asarray(windows.column("window").to_numpy()),
+                                   np.asarray(hits.column("window").to_numpy())), pa.int64())
+    for name in ("reason", "instrument", "certificate_no"):
+        hits = hits.append_column(name, windows.column(name).take(pos))
+    return hits
