@@ -69,7 +69,7 @@ def test_result_and_conformity(result, conformity):
 
 @pytest.mark.parametrize("unit, dsi", [
     ("mm", "\\milli\\metre"), ("µm", "\\micro\\metre"), ("m", "\\metre"), ("°C", "\\degreecelsius"),
-    ("K", "\\kelvin"), ("N·m", "\\newton\\metre"), ("m/s", "\\metre\\second\\tothe{-1}"), ("kg", "\\kilo\\gram"),
+    ("K", "\\kelvin"), ("N·m", "\\metre\\newton"), ("m/s", "\\metre\\second\\tothe{-1}"), ("kg", "\\kilo\\gram"),
     ("1", "\\one"), ("%", "\\percent"), ("degree", "\\degree"), ("kPa", "\\kilo\\pascal"), ("L", "\\litre"),
 ])
 def test_units_both_ways(unit, dsi):

@@ -52,7 +52,7 @@ from decimal import Decimal
 
 from lxml import etree
 
-from jingce.errors import FormatError, InvalidInputError
+from jingce.errors import FormatError
 from jingce.formats import _xml
 from jingce.model.units import parse_unit, registry
 
@@ -383,7 +383,7 @@ def unit_from_dsi(text: str) -> str:
     expr = " * ".join(f"{n} ** {e:g}" if e != 1 else n for n, e in parts)
     try:
         unit = parse_unit(expr)
-    except InvalidInputError:
+    except Exception:  # noqa: BLE001 - pint raises assorted errors on odd unit text
         raise FormatError(f"unknown unit in {text!r}", field="si:unit") from None
     short = f"{unit:~}"
     return short if short else "1"
@@ -394,11 +394,12 @@ def unit_to_dsi(unit: str) -> str:
     when dimensionless. Raises :class:`FormatError` (field ``unit``) for units D-SI cannot write."""
     try:
         pu = parse_unit(unit)
-    except InvalidInputError:
+    except Exception:  # noqa: BLE001 - pint raises assorted errors on odd unit text
         raise FormatError(f"unknown unit {unit!r}", field="unit") from None
     ureg = registry()
     out = []
-    for name, exp in pu._units.items():
+    # a fixed order (positive powers first, then by name) so that equal units give equal texts
+    for name, exp in sorted(pu._units.items(), key=lambda ne: (ne[1] < 0, ne[0])):
         candidates = ureg.parse_unit_name(name)
         if not candidates:
             raise FormatError(f"unit {unit!r} has no D-SI form", field="unit")
@@ -501,6 +502,13 @@ class _Reader:
         except ValueError:
             raise self.error(el, field, f"expected an xs:date such as 2026-03-01, got {t!r}") from None
 
+    def need_date(self, parent: etree._Element, name: str) -> dt.date:
+        el = self.need(parent, D + name)
+        value = self.date(el, "dcc:" + name)
+        if value is None:
+            raise self.error(el, "dcc:" + name, "is empty")
+        return value
+
     def text_block(self, el: etree._Element | None) -> Text:
         if el is None:
             return ()
@@ -540,8 +548,8 @@ class _Reader:
             raise self.error(items_el, "dcc:item", "a certificate needs at least one item")
         lab_el = self.need(admin, D + "calibrationLaboratory")
         lab = self.contact(self.need(lab_el, D + "contact"))
-        begin = self.date(self.need(core, D + "beginPerformanceDate"), "dcc:beginPerformanceDate")
-        end = self.date(self.need(core, D + "endPerformanceDate"), "dcc:endPerformanceDate")
+        begin = self.need_date(core, "beginPerformanceDate")
+        end = self.need_date(core, "endPerformanceDate")
         conformity = recal = jresult = None
         statements = admin.find(D + "statements")
         for st in statements.iterfind(D + "statement") if statements is not None else ():

@@ -42,6 +42,7 @@ from jingce.formats.qif._types import (
     VALUE_KIND,
     ZONE_TYPES,
 )
+from jingce.formats.qif.reader import EXACT
 from jingce.model.units import conversion_factor, has_dimension, parse_unit, registry
 
 NS = _xml.QIF_NS
@@ -102,7 +103,7 @@ def value_kind(unit: str) -> str:
             canonical = str(parse_unit(unit))
             if any(a in canonical for a in _ANGLES):
                 return "angular"
-    except (InvalidInputError, ValueError, TypeError, KeyError, AttributeError):
+    except Exception:  # noqa: BLE001 - pint raises assorted errors (tokenizer, syntax) on odd unit text
         raise FormatError(f"unknown unit {unit!r}", field="unit") from None
     raise FormatError(f"unit {unit!r} has no QIF value type (QIF 3 holds length, angle, area, force, mass, "
                       "pressure, speed, temperature and time values)", field="unit")
@@ -375,7 +376,7 @@ def _definition(d: etree._Element, qtype: str, s: dict) -> None:
     lo, hi, nom = s["lower_limit"], s["upper_limit"], s["nominal"]
     if qtype in ZONE_TYPES:
         if qtype in PROFILE_TYPES:
-            width = _exact(hi) - _exact(lo)
+            width = EXACT.subtract(_exact(hi), _exact(lo))
             _sub(d, "ToleranceValue", format(width, "f"))
             _sub(d, "OuterDisposition", dec(hi, "upper_limit"))
         else:
@@ -393,9 +394,9 @@ def _definition(d: etree._Element, qtype: str, s: dict) -> None:
             _sub(tol, "DefinedAsLimit", "true")
         else:
             if hi is not None:
-                _sub(tol, "MaxValue", format(_exact(hi) - _exact(nom), "f"))
+                _sub(tol, "MaxValue", format(EXACT.subtract(_exact(hi), _exact(nom)), "f"))
             if lo is not None:
-                _sub(tol, "MinValue", format(_exact(lo) - _exact(nom), "f"))
+                _sub(tol, "MinValue", format(EXACT.subtract(_exact(lo), _exact(nom)), "f"))
             _sub(tol, "DefinedAsLimit", "false")
     if qtype.startswith("UserDefined"):
         _sub(d, "WhatToMeasure", s["characteristic_name"] or str(s["characteristic"]))
