@@ -207,7 +207,7 @@ def test_not_a_dcc(data, field):
 
 
 def test_billion_laughs():
-    entities = "".join(f'<!ENTITY lol{i} "{("&lol%d;" % (i - 1)) * 10}">' for i in range(1, 10))
+    entities = "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10))
     doc = (f'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY lol0 "lol">{entities}]>'
            '<dcc:digitalCalibrationCertificate xmlns:dcc="https://ptb.de/dcc">&lol9;'
            "</dcc:digitalCalibrationCertificate>").encode()
