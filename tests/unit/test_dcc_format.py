@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from jingce.errors import FormatError
@@ -218,3 +219,26 @@ def test_billion_laughs():
 def test_sniff():
     assert dcc.sniff(_humidity(), "h.xml")
     assert not dcc.sniff(b"<QIFDocument/>", "x")
+
+
+def test_a_gum_evaluation_stated_in_a_certificate():
+    """The uncertainty kernels' D-SI structure (to_dsi) goes into a certificate unchanged."""
+    from jingce.kernels import uncertainty as unc
+
+    r = unc.gum("l_s + d", {"l_s": unc.normal(50.000623, 25e-6, dof=18), "d": unc.normal(215e-6, 10e-6, dof=24)})
+    (item,) = unc.to_dsi(r, "\\milli\\metre", "gauge block length")
+    q = dcc.DsiQuantity.from_dsi(item, ref_type="basic_measuredValue")
+    assert q.values == (float(r.y),) and q.expanded_uncertainty == (float(r.U),)
+    assert q.coverage_factor == (float(r.k),) and q.name == ((None, "gauge block length"),)
+    cal, inst, lab, stds = model()
+    cert = dcc.certificate_from_calibration(cal, inst, lab, stds, customer="C")
+    mr = cert.measurement_results[0]
+    cert = dataclasses.replace(cert, measurement_results=(dataclasses.replace(
+        mr, results=(*mr.results, dcc.Result(name=(("en", "Length"),), quantities=(q,)))),))
+    back = dcc.read(dcc.write(cert), "g.xml")
+    assert back == cert and back.quantities[-1] == q
+    mc = unc.monte_carlo("l_s + d", {"l_s": unc.normal(50.0, 25e-6), "d": unc.normal(2e-4, 1e-5)}, 10_000,
+                         np.random.default_rng(1))
+    with pytest.raises(FormatError) as e:
+        dcc.DsiQuantity.from_dsi(unc.to_dsi(mc, "\\milli\\metre")[0])
+    assert e.value.details["field"] == "si:coverageInterval"

@@ -46,7 +46,7 @@ import dataclasses
 import datetime as dt
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -147,6 +147,31 @@ class DsiQuantity:
     @property
     def pint_unit(self) -> str:
         return unit_from_dsi(self.unit)
+
+    @classmethod
+    def from_dsi(cls, item: Mapping, *, ref_type: str | None = None, name: Text = ()) -> DsiQuantity:
+        """A quantity from the D-SI structure the uncertainty kernels produce
+        (:func:`jingce.kernels.uncertainty.to_dsi`: ``{"si:real": {"si:label", "si:value", "si:unit",
+        "si:expandedUnc": {...}}}``), so a GUM evaluation can be stated in a certificate. A
+        Monte Carlo result (``si:coverageInterval``) has no expanded uncertainty with a coverage
+        factor and is refused."""
+        real = item.get("si:real") if isinstance(item, Mapping) else None
+        if not isinstance(real, Mapping):
+            raise FormatError("expected a D-SI si:real structure", field="si:real")
+        if "si:coverageInterval" in real:
+            raise FormatError("a coverage interval (Monte Carlo) has no coverage factor; state it with "
+                              "si:coverageInterval, which DCC quantities here do not carry", field="si:coverageInterval")
+        label = real.get("si:label")
+        unc = real.get("si:expandedUnc")
+        try:
+            return cls(values=(float(real["si:value"]),), unit=str(real["si:unit"]),
+                       name=name or (((None, str(label)),) if label else ()), ref_type=ref_type,
+                       expanded_uncertainty=None if unc is None else (float(unc["si:uncertainty"]),),
+                       coverage_factor=None if unc is None else (float(unc["si:coverageFactor"]),),
+                       coverage_probability=None if unc is None else (float(unc["si:coverageProbability"]),),
+                       distribution=None if unc is None else unc.get("si:distribution"))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FormatError(f"incomplete D-SI si:real structure ({exc})", field="si:real") from None
 
 
 @dataclass(frozen=True, slots=True)
