@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from jingce.cli import calc, cert_cmds, collect_cmds, demo_cmd, loop_cmds, store_cmds
+from jingce.cli import analyse_cmd, calc, cert_cmds, collect_cmds, demo_cmd, loop_cmds, store_cmds
 from jingce.errors import JingceError
 
 
@@ -38,6 +38,7 @@ app.add_typer(loop_cmds.machine_app, name="machine")
 app.add_typer(loop_cmds.loop_app, name="loop")
 app.add_typer(collect_cmds.collect_app, name="collect")
 app.add_typer(cert_cmds.cert_app, name="cert")
+app.add_typer(analyse_cmd.analyse_app, name="analyse")
 
 
 def main() -> None:
