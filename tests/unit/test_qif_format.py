@@ -312,3 +312,20 @@ def test_statistics_need_measurements_and_one_part_number():
     with pytest.raises(FormatError) as e:
         qif.write_statistics(two)
     assert e.value.details["field"] == "part_number"
+
+
+def test_structure_validation_leaves_out_only_the_identity_constraints():
+    dangling = _sample().replace(b"<FeatureItemIds n=\"1\">\n          <Id>10</Id>",
+                                 b"<FeatureItemIds n=\"1\">\n          <Id>777</Id>", 1)
+    with pytest.raises(FormatError) as e:
+        qif.read(dangling, "d.qif", defaults={"enterprise": "E1"})
+    assert "keyref" in e.value.message
+    # the reader does not follow feature references: without the keys the rows are read
+    assert qif.read(dangling, "d.qif", defaults={"enterprise": "E1"}, validate="structure").table.num_rows == 13
+    broken = _sample().replace(b"<Value>9.499476</Value>", b"<Value>x</Value>", 1)
+    with pytest.raises(FormatError) as e:
+        qif.read(broken, "b.qif", defaults={"enterprise": "E1"}, validate="structure")
+    assert e.value.details["field"] == "Value"
+    with pytest.raises(FormatError) as e:
+        qif.read(_sample(), "s.qif", validate="sometimes")
+    assert e.value.details["field"] == "validate"

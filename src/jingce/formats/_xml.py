@@ -110,24 +110,37 @@ def parse(data: bytes, name: str) -> etree._Element:
 _local = threading.local()
 
 
-def schema(kind: str) -> etree.XMLSchema:
-    """The compiled schema set ``"qif3"`` or ``"dcc"`` (built once per thread, from the package only)."""
+def schema(kind: str, *, identity: bool = True) -> etree.XMLSchema:
+    """The compiled schema set ``"qif3"`` or ``"dcc"`` (built once per thread, from the package only).
+
+    ``identity=False`` drops the schema's identity constraints (``xs:key``/``xs:keyref``/
+    ``xs:unique``): QIFDocument.xsd has 657 of them and libxml2 evaluates their union selectors at
+    every element, which makes full validation cost about 3 ms per measurement against 0.1 ms
+    without them (8,000 measurements: 24.6 s against 0.74 s). Everything else is checked as written.
+    """
     cache = getattr(_local, "schemas", None)
     if cache is None:
         cache = _local.schemas = {}
-    if kind not in cache:
+    if (kind, identity) not in cache:
         main, remote = _SCHEMA_SETS[kind]
-        cache[kind] = compile_schema(main, remote, SCHEMAS)
-    return cache[kind]
+        cache[kind, identity] = compile_schema(main, remote, SCHEMAS, identity=identity)
+    return cache[kind, identity]
 
 
-def compile_schema(main: Path, remote: Mapping[str, Path], root: Path) -> etree.XMLSchema:
-    """Compile a schema whose imports resolve through a :class:`LocalResolver` (never the network)."""
+def compile_schema(main: Path, remote: Mapping[str, Path], root: Path, *, identity: bool = True
+                   ) -> etree.XMLSchema:
+    """Compile a schema whose imports resolve through a :class:`LocalResolver` (never the network);
+    without its identity constraints when ``identity`` is False (see :func:`schema`)."""
     p = etree.XMLParser(no_network=True, load_dtd=False, resolve_entities=True)
     resolver = LocalResolver(remote, root)
     p.resolvers.add(resolver)
     try:
-        return etree.XMLSchema(etree.parse(str(main), p))
+        doc = etree.parse(str(main), p)
+        if not identity:
+            xs = "{http://www.w3.org/2001/XMLSchema}"
+            for el in [e for tag in ("key", "keyref", "unique") for e in doc.iter(xs + tag)]:
+                el.getparent().remove(el)
+        return etree.XMLSchema(doc)
     except etree.XMLSchemaParseError:
         if resolver.refused:
             raise OfflineSchemaError(f"schema {main.name} refers to {resolver.refused[0]!r}, which is not "
@@ -152,9 +165,10 @@ class SchemaProblem:
 _ELEMENT_IN_MESSAGE = re.compile(r"Element '\{([^}]*)\}([^']+)'")
 
 
-def validate(root: etree._Element, kind: str) -> list[SchemaProblem]:
-    """Validate a parsed document against a shipped schema set; an empty list when it is valid."""
-    xsd = schema(kind)
+def validate(root: etree._Element, kind: str, *, identity: bool = True) -> list[SchemaProblem]:
+    """Validate a parsed document against a shipped schema set; an empty list when it is valid
+    (``identity=False``: without the identity constraints, see :func:`schema`)."""
+    xsd = schema(kind, identity=identity)
     if xsd.validate(root):
         return []
     tree = root.getroottree()
