@@ -191,3 +191,16 @@ def test_cli_import_and_export(region, tmp_path):
     assert res.exit_code == 0, res.output
     again = dcc.read(out.read_bytes(), str(out))
     assert again.summary().expanded_uncertainty == 0.061 and again.laboratory_code == "KF"
+
+
+def test_lab_by_code_then_by_name(region):
+    lab, item, std = _temperature_registry(region)
+    cert = dcc.read((DATA / "gp_temperature_typical_v1.2.xml").read_bytes(), "t")
+    # a code the registry does not know falls back to the name; neither known: the code is named
+    other_code = dcc.write(dataclasses.replace(cert, laboratory_code="DAkkS-K-99999"))
+    assert import_dcc(region.store, region.admin, other_code, "t.xml").lab.id == lab.id
+    nobody = dcc.write(dataclasses.replace(cert, laboratory_code="DAkkS-K-99999", unique_identifier="N-2",
+                                           laboratory=dcc.Contact(name=((None, "Unknown GmbH"),))))
+    with pytest.raises(NotFoundError) as e:
+        import_dcc(region.store, region.admin, nobody, "n.xml")
+    assert e.value.details["field"] == "dcc:calibrationLaboratoryCode"

@@ -143,13 +143,16 @@ def _lab(store: Store, actor: Actor, cert: dcc.DccCertificate, name: str) -> Lab
     element = "/dcc:digitalCalibrationCertificate/dcc:administrativeData/dcc:calibrationLaboratory"
     if cert.laboratory_code:
         found = [lab for lab in labs if lab.code == cert.laboratory_code]
-        if not found:
-            raise NotFoundError(f"no registered lab has the code {cert.laboratory_code!r}", file=name,
-                                element=element + "/dcc:calibrationLaboratoryCode", field="dcc:calibrationLaboratoryCode")
-        return found[0]
+        if found:
+            return found[0]
     names = {t.strip() for _lang, t in cert.laboratory.name if t.strip()}
     found = [lab for lab in labs if lab.name in names or lab.code in names]
     if not found:
+        if cert.laboratory_code:
+            raise NotFoundError(f"no registered lab has the code {cert.laboratory_code!r} or is named "
+                                f"{' / '.join(sorted(names))!r}", file=name,
+                                element=element + "/dcc:calibrationLaboratoryCode",
+                                field="dcc:calibrationLaboratoryCode")
         raise NotFoundError(f"no registered lab is named {' / '.join(sorted(names))!r}", file=name,
                             element=element + "/dcc:contact/dcc:name", field="dcc:name")
     if len(found) > 1:
