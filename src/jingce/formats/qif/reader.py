@@ -119,7 +119,7 @@ def read(data: bytes, name: str = "<qif>", *, defaults: Mapping[str, str] | None
         raise FormatError(f"validate must be True, False or 'structure', got {validate!r}", field="validate")
     bad: dict[etree._Element, FormatError] = {}
     if validate:
-        for problem in _xml.validate(root, "qif3", identity=validate is True):
+        for problem in _xml.validate(root, "qif3", identity=validate != "structure"):
             element = problem.element if problem.element is not None else root
             err = FormatError(f"does not follow the QIF 3 schema: {problem.message}", file=name,
                               line=problem.line, element=_xml.path_of(element), field=_xml.local(element))
