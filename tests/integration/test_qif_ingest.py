@@ -90,3 +90,23 @@ def test_unregistered_device_is_refused_whole(region):
         ingest_bytes(region.store, region.admin, data, "s.qif", format="qif", defaults={"enterprise": "S"})
     assert e.value.details["field"] == "instrument" and e.value.details["file"] == "s.qif"
     assert region.store.measurements(region.admin, columns=("value",)).num_rows == 0
+
+
+def test_exported_qif_lands_as_the_same_measurements_elsewhere(tmp_path, region):
+    """``jingce export --format qif`` (the export service) then ingest into another store."""
+    from jingce.services.export import export_bytes
+
+    t = measurements()
+    ingest_bytes(region.store, region.admin, jcsv.write(t), "ring.csv", format="csv")
+    data = export_bytes(region.store, region.admin, "qif", enterprise_id=region.ent["S"].id)
+    qif.validate(data)
+    other = Store(Settings(data_dir=tmp_path / "copy"))
+    try:
+        r2 = type(region)(other)
+        assert ingest_bytes(other, r2.admin, data, "export.qif").result.rows == t.num_rows
+        keep = [c for c in COMPARED if c != "position"]
+        a = [{k: r[k] for k in keep} for r in _landed(region.store, region.admin)]
+        b = [{k: r[k] for k in keep} for r in _landed(other, r2.admin)]
+        assert a == b
+    finally:
+        other.close()
