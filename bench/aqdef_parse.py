@@ -88,23 +88,28 @@ def compare(path: str, n: int) -> None:
     import gc
 
     times = {"jingce": [], "aqdefreader": []}
+    cpu = {"jingce": [], "aqdefreader": []}
     rows = {}
     for _ in range(n):
         for name, fn in (("jingce", run_jingce), ("aqdefreader", run_aqdefreader)):
             gc.collect()
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             result = fn(path)
             times[name].append(time.perf_counter() - t)
+            cpu[name].append(time.process_time() - c)
             if name == "jingce":
                 rows[name] = result.num_rows
             else:
                 rows[name] = sum(len(c.get_measurements()) for p in result.get_parts() for c in p.get_characteristics())
             del result
-            print(f"  {name:12s} {times[name][-1]:8.2f} s  ({rows[name]:,} values)", flush=True)
+            print(f"  {name:12s} {times[name][-1]:8.2f} s wall {cpu[name][-1]:8.2f} s CPU ({rows[name]:,} values)",
+                  flush=True)
     size = os.path.getsize(path) / 1e6
     mj, ma = statistics.median(times["jingce"]), statistics.median(times["aqdefreader"])
     print(f"file {size:.1f} MB; jingce median {mj:.2f} s ({size / mj:.1f} MB/s), aqdefreader median {ma:.2f} s "
           f"({size / ma:.1f} MB/s); ratio aqdefreader/jingce {ma / mj:.1f}x over {n} alternating runs")
+    cj, ca = statistics.median(cpu["jingce"]), statistics.median(cpu["aqdefreader"])
+    print(f"CPU time: jingce median {cj:.2f} s, aqdefreader median {ca:.2f} s; ratio {ca / cj:.1f}x")
 
 
 def check(workdir: str) -> None:
