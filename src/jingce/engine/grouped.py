@@ -463,24 +463,24 @@ def _distinct_sorted(strings, bounds: np.ndarray) -> pa.Array:
 
 FILE_SCHEMA = pa.schema([
     pa.field("path", pa.string()), pa.field("kind", pa.string()), pa.field("enterprise_id", pa.int32()),
-    pa.field("month", pa.string()), pa.field("rows", pa.int64()), pa.field("bytes", pa.int64()),
+    pa.field("year", pa.int32()), pa.field("rows", pa.int64()), pa.field("bytes", pa.int64()),
     pa.field("n_values", pa.int64()),
 ])
 """What a writer task reports per file (``n_values``: values summarised, on the characteristic file)."""
 
 
-def _months(kind: str, table: pa.Table) -> np.ndarray:
+def _years(kind: str, table: pa.Table) -> np.ndarray:
     if kind == "daily":
         days = np.asarray(table.column("day").cast(pa.int32()).to_numpy(), dtype=np.int64)
-        return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+        return days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
     us = _i64(table.column("first_at"))
-    return us.astype("datetime64[us]").astype("datetime64[M]").astype(np.int64)
+    return us.astype("datetime64[us]").astype("datetime64[Y]").astype(np.int64) + 1970
 
 
 def write_outputs(writer, enterprise_id: int, outputs: dict[str, pa.Table]) -> list:
     """Write one enterprise's outputs with ``writer`` (a :class:`jingce.store.summaries.SummaryWriter`):
-    the characteristic summary as one file, subgroup and daily summaries one file per month (the
-    subgroup's first value's UTC month, the day's month). Returns the written files."""
+    the characteristic summary as one file, subgroup and daily summaries one file per year (of the
+    subgroup's first value, UTC; of the day). Returns the written files."""
     files = []
     for kind in KINDS:
         table = outputs.get(kind)
@@ -489,14 +489,13 @@ def write_outputs(writer, enterprise_id: int, outputs: dict[str, pa.Table]) -> l
         if kind == "characteristic":
             files.append(writer.write(kind, enterprise_id, None, table))
             continue
-        months = _months(kind, table)
-        order = np.argsort(months, kind="stable")
+        years = _years(kind, table)
+        order = np.argsort(years, kind="stable")
         if np.any(np.diff(order) != 1):
-            table, months = table.take(pa.array(order)), months[order]
-        cuts = np.concatenate(([0], np.flatnonzero(np.diff(months)) + 1, [months.size]))
+            table, years = table.take(pa.array(order)), years[order]
+        cuts = np.concatenate(([0], np.flatnonzero(np.diff(years)) + 1, [years.size]))
         for a, b in zip(cuts[:-1], cuts[1:], strict=True):
-            month = str(np.datetime64(int(months[a]), "M"))
-            files.append(writer.write(kind, enterprise_id, month, table.slice(int(a), int(b - a))))
+            files.append(writer.write(kind, enterprise_id, int(years[a]), table.slice(int(a), int(b - a))))
     return files
 
 
@@ -514,7 +513,7 @@ def file_rows(files: list, n_values: int = 0) -> pa.Table:
     """Files written, as rows of :data:`FILE_SCHEMA` (``n_values`` put on the characteristic file)."""
     return pa.table({
         "path": [f.path for f in files], "kind": [f.kind for f in files],
-        "enterprise_id": [f.enterprise_id for f in files], "month": [f.month for f in files],
+        "enterprise_id": [f.enterprise_id for f in files], "year": [f.year for f in files],
         "rows": [f.rows for f in files], "bytes": [f.bytes for f in files],
         "n_values": [n_values if f.kind == "characteristic" else 0 for f in files],
     }, schema=FILE_SCHEMA)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 import threading
 import uuid
@@ -79,10 +80,14 @@ def spark_schema(schema: pa.Schema) -> str:
     return ", ".join(f"`{f.name}` {spark_type(f.type)}" for f in schema)
 
 
+_MASTER = re.compile(r"spark|yarn|local\[(\d+|\*)(,\d+)?\]|(spark|k8s|mesos)://\S+")
+
+
 def is_spark_url(spec: str) -> bool:
-    """Whether an engine setting names a Spark master (``local[N]``, ``local[*]``, ``spark://``,
-    ``yarn``, ``k8s://``, or plain ``spark`` for ``local[*]``)."""
-    return spec == "spark" or spec.startswith(("local[", "spark://", "k8s://", "yarn", "mesos://"))
+    """Whether an engine setting names a Spark master (``local[N]``, ``local[*]``,
+    ``local[N,retries]``, ``spark://host:port``, ``yarn``, ``k8s://...``, or plain ``spark`` for
+    ``local[*]``)."""
+    return _MASTER.fullmatch(spec) is not None
 
 
 # -- the functions the Python workers run ------------------------------------------------------
@@ -175,7 +180,8 @@ class SparkEngine(Engine):
     partitions : int, optional
         Shuffle partitions (default: 2 per core Spark reports, ``spark.default.parallelism``).
     session : SparkSession, optional
-        Use this session instead of starting one (it is then not stopped by :meth:`close`).
+        Use this session instead of starting one (it is then not stopped by :meth:`close`). A
+        session already active in this process is used likewise (Spark runs one per process).
     block_rows : int
         Rows gathered per block before the kernels run (whole characteristics; memory per task).
     """
@@ -214,6 +220,11 @@ class SparkEngine(Engine):
                 # PySpark starts its Python workers with $PYSPARK_PYTHON (default ``python3``): make
                 # it this interpreter, which has jingce and its dependencies
                 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+            active = SparkSession.getActiveSession()
+            if active is not None:  # one session per process: use the one already running
+                self._session, self._owns = active, False
+                self.start_seconds = 0.0
+                return active
             builder = SparkSession.builder.master(self.master).appName(self.app_name)
             for k, v in self.default_conf().items():
                 builder = builder.config(k, v)
@@ -307,7 +318,7 @@ class SparkEngine(Engine):
                                block_rows=self.block_rows)
         with _Watch(self.session.sparkContext, f"jingce-write-{run_id}-{uuid.uuid4().hex[:8]}", progress):
             rows = df.mapInArrow(fn, spark_schema(FILE_SCHEMA)).toArrow().to_pylist()
-        files = [SummaryFile(r["path"], r["kind"], r["enterprise_id"], r["month"], r["rows"], r["bytes"])
+        files = [SummaryFile(r["path"], r["kind"], r["enterprise_id"], r["year"], r["rows"], r["bytes"])
                  for r in sorted(rows, key=lambda r: r["path"])]
         return WrittenSummaries(files, sum(r["n_values"] for r in rows))
 

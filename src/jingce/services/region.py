@@ -100,10 +100,6 @@ class RegionView:
         return t.take(pa.array(order[np.isfinite(cpk[order])], pa.int64()))
 
 
-def _month(d: dt.date) -> str:
-    return f"{d.year:04d}-{d.month:02d}"
-
-
 def _sorted(table: pa.Table, *extra: str) -> pa.Table:
     return table.sort_by([("enterprise_id", "ascending"), ("characteristic_id", "ascending")]
                          + [(x, "ascending") for x in extra])
@@ -172,15 +168,14 @@ def region_view(store: Store, actor: Actor, *, start: dt.date | None = None, end
     """
     if start is not None and end is not None and end <= start:
         raise InvalidInputError("must be after start", field="end")
-    months = {"start_month": _month(start) if start else None,
-              "end_month": _month(end - dt.timedelta(days=1)) if end else None}
+    years = {"start_year": start.year if start else None, "end_year": (end - dt.timedelta(days=1)).year if end else None}
     flt = None
     if start is not None:
         flt = pc.field("day") >= pa.scalar(start, pa.date32())
     if end is not None:
         e = pc.field("day") < pa.scalar(end, pa.date32())
         flt = e if flt is None else flt & e
-    daily = store.read_summaries(actor, "daily", row_filter=flt, **months)
+    daily = store.read_summaries(actor, "daily", row_filter=flt, **years)
     if daily is None or daily.num_rows == 0:
         return _view(store, actor, VIEW_SCHEMA.empty_table(), start, end)
     daily = _sorted(daily, "day")
@@ -202,9 +197,8 @@ def region_view(store: Store, actor: Actor, *, start: dt.date | None = None, end
         e = pc.field("first_at") < pa.scalar(dt.datetime.combine(end, dt.time(), dt.UTC), TS)
         sflt = e if sflt is None else sflt & e
     # subgroups are placed by the UTC time of their first value (a day's subgroups may start on the day before)
-    sub_months = {"start_month": _month(start - dt.timedelta(days=1)) if start else None,
-                  "end_month": months["end_month"]}
-    sub = store.read_summaries(actor, "subgroup", row_filter=sflt, **sub_months,
+    sub_years = {"start_year": (start - dt.timedelta(days=1)).year if start else None, "end_year": years["end_year"]}
+    sub = store.read_summaries(actor, "subgroup", row_filter=sflt, **sub_years,
                                columns=["characteristic_id", "subgroup", "size", "n", "ref", "mean_dev", "range"])
     sw, m_sub, df_w = _within(sub, chars)
 

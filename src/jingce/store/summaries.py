@@ -3,8 +3,12 @@
 The batch analyses (:mod:`jingce.engine`) write per-characteristic results and subgroup and daily
 summaries as Parquet files under the lake's ``summaries/`` folder::
 
-    summaries/<kind>/enterprise=<id>/month=YYYY-MM/run-<run>.parquet   (subgroup, daily)
-    summaries/<kind>/enterprise=<id>/run-<run>.parquet                 (characteristic)
+    summaries/<kind>/enterprise=<id>/year=YYYY/run-<run>.parquet   (subgroup, daily)
+    summaries/<kind>/enterprise=<id>/run-<run>.parquet             (characteristic)
+
+A year of an enterprise's daily or subgroup summaries is one file (tens of thousands of rows for a
+plant with a hundred characteristics): a region of 10,000 manufacturers keeps some 20,000
+summary files a year, not hundreds of thousands of small monthly ones.
 
 Like lake files, a summary file becomes visible only when the registry lists it: the run's
 ``summary_file`` rows are inserted, and the files of earlier runs for the same kind and
@@ -45,7 +49,7 @@ class SummaryFile:
     path: str
     kind: str
     enterprise_id: int
-    month: str | None
+    year: int | None
     rows: int
     bytes: int
 
@@ -73,18 +77,18 @@ class SummaryWriter:
     root: str
     run_id: int
 
-    def relative(self, kind: str, enterprise_id: int, month: str | None) -> str:
+    def relative(self, kind: str, enterprise_id: int, year: int | None) -> str:
         if kind not in SUMMARY_KINDS:
             raise InvalidInputError(f"must be one of {', '.join(SUMMARY_KINDS)}", field="kind")
         part = f"{kind}/enterprise={int(enterprise_id)}"
-        if month is not None:
-            part += f"/month={month}"
+        if year is not None:
+            part += f"/year={int(year):04d}"
         return f"{part}/run-{int(self.run_id)}.parquet"
 
-    def write(self, kind: str, enterprise_id: int, month: str | None, table: pa.Table) -> SummaryFile:
+    def write(self, kind: str, enterprise_id: int, year: int | None, table: pa.Table) -> SummaryFile:
         """Write ``table`` to a temporary name, flush it to disk and rename it into place (a file
         under its final name is always complete; a retried task overwrites its own file)."""
-        rel = self.relative(kind, enterprise_id, month)
+        rel = self.relative(kind, enterprise_id, year)
         final = Path(self.root) / rel
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.with_name(final.name + f".tmp-{os.getpid()}")
@@ -96,7 +100,8 @@ class SummaryWriter:
         finally:
             os.close(fd)
         os.replace(tmp, final)
-        return SummaryFile(rel, kind, int(enterprise_id), month, table.num_rows, final.stat().st_size)
+        return SummaryFile(rel, kind, int(enterprise_id), None if year is None else int(year), table.num_rows,
+                           final.stat().st_size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +212,7 @@ class SummariesMixin(StoreBase):
                     ).values(active=False, replaced_at=now))
             if files:
                 conn.execute(insert(t.summary_file), [
-                    {"run_id": run_id, "kind": f.kind, "enterprise_id": f.enterprise_id, "month": f.month,
+                    {"run_id": run_id, "kind": f.kind, "enterprise_id": f.enterprise_id, "year": f.year,
                      "path": f.path, "rows": f.rows, "bytes": f.bytes, "active": True} for f in files])
             conn.execute(update(t.analysis_run).where(t.analysis_run.c.id == run_id).values(
                 status="done", finished_at=now, n_values=int(n_values)))
@@ -249,9 +254,9 @@ class SummariesMixin(StoreBase):
     # -- reading summaries ----------------------------------------------------------------------
 
     def summary_files(self, actor: Actor, kind: str, *, enterprise_ids: list[int] | None = None,
-                      start_month: str | None = None, end_month: str | None = None) -> list[str]:
-        """Active summary files of ``kind`` the actor may read (months ``start_month`` to
-        ``end_month`` inclusive, ``YYYY-MM``), relative to the summaries folder."""
+                      start_year: int | None = None, end_year: int | None = None) -> list[str]:
+        """Active summary files of ``kind`` the actor may read (of the years ``start_year`` to
+        ``end_year`` inclusive), relative to the summaries folder."""
         if kind not in SUMMARY_KINDS:
             raise InvalidInputError(f"must be one of {', '.join(SUMMARY_KINDS)}", field="kind")
         with self._read() as conn:
@@ -263,20 +268,20 @@ class SummariesMixin(StoreBase):
                     q = q.where(t.summary_file.c.enterprise_id.in_(sorted(allowed)))
             if enterprise_ids is not None:
                 q = q.where(t.summary_file.c.enterprise_id.in_(sorted(enterprise_ids)))
-            if start_month is not None:
-                q = q.where(t.summary_file.c.month >= start_month)
-            if end_month is not None:
-                q = q.where(t.summary_file.c.month <= end_month)
-            return list(conn.execute(q.order_by(t.summary_file.c.enterprise_id, t.summary_file.c.month,
+            if start_year is not None:
+                q = q.where(t.summary_file.c.year >= int(start_year))
+            if end_year is not None:
+                q = q.where(t.summary_file.c.year <= int(end_year))
+            return list(conn.execute(q.order_by(t.summary_file.c.enterprise_id, t.summary_file.c.year,
                                                 t.summary_file.c.path)).scalars())
 
     def read_summaries(self, actor: Actor, kind: str, *, enterprise_ids: list[int] | None = None,
-                       start_month: str | None = None, end_month: str | None = None,
+                       start_year: int | None = None, end_year: int | None = None,
                        columns: list[str] | None = None, row_filter=None) -> pa.Table | None:
         """The active summaries of ``kind`` the actor may read, filtered by the pyarrow expression
         ``row_filter``; None when no analysis has written any yet."""
-        files = self.summary_files(actor, kind, enterprise_ids=enterprise_ids, start_month=start_month,
-                                   end_month=end_month)
+        files = self.summary_files(actor, kind, enterprise_ids=enterprise_ids, start_year=start_year,
+                                   end_year=end_year)
         if not files:
             return None
         import pyarrow.dataset as ds

@@ -406,11 +406,11 @@ summary_file = Table(
     Column("run_id", ForeignKey("analysis_run.id"), nullable=False, index=True),
     Column("kind", String(32), nullable=False),  # characteristic | subgroup | daily
     Column("enterprise_id", ForeignKey("enterprise.id"), nullable=False),
-    Column("month", String(7)),  # null: a file of the whole history (characteristic summaries)
+    Column("year", Integer),  # null: a file of the whole history (characteristic summaries)
     Column("path", String(512), nullable=False, unique=True),  # relative to the summaries folder
     Column("rows", BigInteger, nullable=False),
     Column("bytes", BigInteger, nullable=False),
     Column("active", Boolean, nullable=False, default=True),
     Column("replaced_at", UtcDateTime()),  # when a later run replaced it (the file may then be vacuumed)
 )
-Index("ix_summary_file_kind_enterprise", summary_file.c.kind, summary_file.c.enterprise_id, summary_file.c.month)
+Index("ix_summary_file_kind_enterprise", summary_file.c.kind, summary_file.c.enterprise_id, summary_file.c.year)

@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-28 18:12:07.698464
+Create Date: 2026-11-28 18:34:30.393529
 """
 
 from alembic import op
@@ -38,7 +38,7 @@ def upgrade() -> None:
     sa.Column('run_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('enterprise_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('month', sa.String(length=7), nullable=True),
+    sa.Column('year', sa.Integer(), nullable=True),
     sa.Column('path', sa.String(length=512), nullable=False),
     sa.Column('rows', sa.BigInteger(), nullable=False),
     sa.Column('bytes', sa.BigInteger(), nullable=False),
@@ -50,7 +50,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('path', name=op.f('uq_summary_file_path'))
     )
     with op.batch_alter_table('summary_file', schema=None) as batch_op:
-        batch_op.create_index('ix_summary_file_kind_enterprise', ['kind', 'enterprise_id', 'month'], unique=False)
+        batch_op.create_index('ix_summary_file_kind_enterprise', ['kind', 'enterprise_id', 'year'], unique=False)
         batch_op.create_index(batch_op.f('ix_summary_file_run_id'), ['run_id'], unique=False)
 
     # ### end Alembic commands ###
