@@ -240,6 +240,16 @@ def compare(rounds=7):
         cr = [x[1] / y[1] for x, y in zip(res[a], res[b], strict=True)]
         print(f"{a} / {b}: per-round wall ratio median {statistics.median(wr):.2f} (min {min(wr):.2f}, "
               f"max {max(wr):.2f}); CPU ratio median {statistics.median(cr):.2f}")
+    # the per-characteristic packages, between two jingce runs (their loop over a sample is long)
+    j1 = _run("jingce")[0]
+    out = subprocess.run([sys.executable, __file__, "packages"], capture_output=True, text=True, check=True).stdout
+    j2 = _run("jingce")[0]
+    per_char = (j1 + j2) / 2 / G * 1e3
+    for line in out.splitlines():
+        name, rest = line.split(":", 1)
+        ms = float(rest.split()[0])
+        print(f"{name}: {ms:.2f} ms per characteristic; jingce end to end {per_char:.3f} ms per characteristic "
+              f"(runs before and after): jingce {ms / per_char:.0f}x faster")
     decoded = G * PER * (4 + 8 + 8) / 2**20
     print(f"decoded input columns {decoded:.0f} MiB, Parquet file {PARQUET.stat().st_size / 2**20:.0f} MiB; peak/decoded: "
           + ", ".join(f"{m} {med[m][2] / decoded:.2f}x" for m in modes))
