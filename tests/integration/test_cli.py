@@ -96,3 +96,15 @@ def test_export_csv_round_trip(data, tmp_path):
     assert set(back.column("enterprise").to_pylist()) == {"E1"}
     r = runner.invoke(app, ["export", "--enterprise", "E9", "--out", str(out), "--data", str(data)])
     assert r.exit_code == 2  # unknown enterprise: not found, bilingual
+
+
+def test_ingest_options_reach_every_reader(data, tmp_path):
+    from pathlib import Path
+
+    dfq = Path(__file__).parents[1] / "data" / "aqdef" / "shaft_kfield.dfq"
+    r = runner.invoke(app, ["ingest", str(dfq), "--format", "aqdef", "--enterprise", "E1", "--data", str(data)])
+    assert r.exit_code == 0, r.output
+    assert "ingested 10 values" in " ".join(r.output.split())
+    bad = runner.invoke(app, ["ingest", str(dfq), "--format", "aqdef", "--enterprise", "E1", "-O", "colour=blue",
+                              "--data", str(data)])
+    assert bad.exit_code == 2 and "colour" in bad.output

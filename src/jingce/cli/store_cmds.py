@@ -33,16 +33,29 @@ def ingest(
     format: str | None = typer.Option(None, "--format", "-f", help="format name (default: detected) / 格式"),
     enterprise: str | None = typer.Option(None, "--enterprise", help="enterprise code for files without that column"),
     part_number: str | None = typer.Option(None, "--part-number", help="part number for files without that column"),
+    site: str | None = typer.Option(None, "--site", help="site code for files without that column"),
+    zone: str | None = typer.Option(None, "--zone", help="IANA zone of wall-clock times (default: the site's)"),
     decimal: str = typer.Option(".", "--decimal", help="decimal separator of numbers: '.' or ','"),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="skip bad records (each is reported) / 跳过坏记录"),
+    option: list[str] = typer.Option([], "--option", "-O", help="reader option key=value (e.g. profile=calypso, "
+                                                                "encoding=gb18030, serial=K0014)"),
     data: Path | None = DataOption,
     as_user: str = AsOption,
 ) -> None:
     """Ingest measurement files; each file lands whole or not at all, and only once / 导入测量文件."""
     store = open_store(data)
     actor = acting(store, as_user)
-    defaults = {k: v for k, v in (("enterprise", enterprise), ("part_number", part_number)) if v}
-    options = {"defaults": defaults, "decimal": decimal, "skip_bad": skip_bad} if (format in (None, "csv")) else {}
+    defaults = {k: v for k, v in (("enterprise", enterprise), ("part_number", part_number), ("site", site),
+                                  ("zone", zone)) if v}
+    options: dict = {"defaults": defaults, "decimal": decimal, "skip_bad": skip_bad}
+    explicit = set()
+    for item in option:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInputError(f"expected key=value, got {item!r}", field="--option")
+        options[key.strip()] = {"true": True, "false": False}.get(value.strip().lower(), value.strip())
+        explicit.add(key.strip())
+    options["explicit"] = frozenset(explicit)
     with progress() as bar:
         task = bar.add_task(t("ingesting", "导入中"), total=len(files))
         results = ingest_files(store, actor, files, format=format, progress=lambda _p: bar.advance(task), **options)
