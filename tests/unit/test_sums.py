@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -39,3 +40,13 @@ def test_welford_combine_equals_sequential():
         b = b.update(v)
     c = a.combine(b)
     assert np.isclose(c.variance, np.var(x, ddof=1), rtol=1e-12)
+
+
+def test_empty_groups_anywhere_cut_nothing():
+    x = np.arange(1.0, 8.0)
+    offsets = np.array([0, 0, 3, 3, 7, 7, 7])  # empty groups first, between and after
+    n, mean, m2 = grouped_mean_m2(x, offsets)
+    assert list(n) == [0, 3, 0, 4, 0, 0]
+    assert mean[1] == 2.0 and mean[3] == 5.5  # the last group keeps its last value
+    assert m2[3] == pytest.approx(((x[3:] - 5.5) ** 2).sum())
+    assert np.isnan(mean[[0, 2, 4, 5]]).all()

@@ -36,22 +36,25 @@ def grouped_mean_m2(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray
         ``mean`` is NaN for empty groups, ``m2`` is 0 there.
     """
     count = np.diff(offsets)
-    starts = offsets[:-1]
+    g = count.size
     nonempty = count > 0
-    # reduceat on empty groups returns the next element: mask them afterwards.
-    idx = np.minimum(starts, max(values.size - 1, 0))
-    total = np.add.reduceat(values, idx) if values.size else np.zeros(count.size)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(nonempty, total / np.where(nonempty, count, 1), np.nan)
-    dev = values - np.repeat(np.where(nonempty, mean, 0.0), count)
-    m2 = np.add.reduceat(dev * dev, idx) if values.size else np.zeros(count.size)
-    # Correct the mean with the first-pass residual (Björck's corrected two-pass algorithm).
-    resid = np.add.reduceat(dev, idx) if values.size else np.zeros(count.size)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        corr = np.where(nonempty, resid / np.where(nonempty, count, 1), 0.0)
-    mean = mean + corr
-    m2 = np.where(nonempty, m2 - corr * resid, 0.0)
-    return count, mean, np.maximum(m2, 0.0)
+    mean = np.full(g, np.nan)
+    m2 = np.zeros(g)
+    if not nonempty.any():
+        return count, mean, m2
+    # reduceat over the starts of non-empty groups only: they are strictly increasing, so every
+    # segment runs to the next start (empty groups in between would cut a segment short)
+    idx = offsets[:-1][nonempty]
+    n = count[nonempty]
+    first_mean = np.add.reduceat(values, idx) / n
+    dev = values - np.repeat(first_mean, n)
+    resid = np.add.reduceat(dev, idx)
+    sq = np.add.reduceat(dev * dev, idx)
+    # Björck's corrected two-pass: fold the first pass's residual back into mean and M2
+    corr = resid / n
+    mean[nonempty] = first_mean + corr
+    m2[nonempty] = np.maximum(sq - corr * resid, 0.0)
+    return count, mean, m2
 
 
 @dataclass(frozen=True, slots=True)
