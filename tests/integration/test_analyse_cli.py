@@ -34,7 +34,7 @@ def run(*args):
 def test_region_then_view_impact_runs(data):
     r = run("region", "--data", data, "--engine", "local")
     assert r.exit_code == 0, r.output + repr(r.exception)
-    assert "分析批次 1（local）：汇总 133 个测量值" in r.output and "analysis run 1 (local): 133 values" in r.output
+    assert "分析批次 1（local）：汇总 141 个测量值" in r.output and "analysis run 1 (local): 141 values" in r.output
     assert "批量分析 / batch analyses" in r.output  # the progress bar, counted in enterprises
     assert "3/3" in r.output
     assert "能力最差的特性 / Least capable characteristics" in r.output and "ASSY/RUNOUT" in r.output
@@ -52,7 +52,7 @@ def test_region_then_view_impact_runs(data):
     assert "C-CMM" in i.output and "器具超差 / out_of_tolerance" in i.output and "17" in i.output
 
     runs = run("runs", "--data", data)
-    assert runs.exit_code == 0 and "done" in runs.output and "133" in runs.output
+    assert runs.exit_code == 0 and "done" in runs.output and "141" in runs.output
 
 
 def test_region_as_an_enterprise_user_for_its_enterprise(data):

@@ -191,7 +191,7 @@ def test_edge_cases(engine, edge, op):
         assert np.isnan(by_key[chars["NOSPEC"]]["cpk"]) and np.isnan(by_key[chars["NOSPEC"]]["nominal"])
         assert by_key[chars["NOSPEC"]]["mean"] == pytest.approx(1000.0, abs=1e-3)
         assert by_key[chars["FLAT"]]["sigma_overall"] == 0.0
-        assert by_key[chars["L"]]["n_values"] == 20  # 10 invalid and 3 non-finite values left out
+        assert by_key[chars["L"]]["n_values"] == 28  # 10 invalid and 3 non-finite values left out
         assert by_key[chars["OD"]]["alarms"] > 0
         assert by_key[chars["RUNOUT"]]["cp"] != by_key[chars["RUNOUT"]]["cp"]  # one-sided: no Cp
     if op == "daily_summaries":
@@ -264,8 +264,19 @@ def test_spark_partitions_include_empty_ones(spark, edge):
     """The edge region's characteristics do not fill the 8 partitions: empty partitions stream
     nothing and yield nothing (the results above already include them)."""
     df = spark.sorted_frame(edge.store, edge.admin)
-    sizes = df.rdd.mapPartitions(lambda rows: [sum(1 for _ in rows)]).collect()
-    assert len(sizes) == PARTITIONS and 0 in sizes and sum(sizes) == 133 + 3  # the kernels drop the 3 non-finite
+    sizes = df.rdd.mapPartitions(lambda runs: [sum(r["n"] for r in runs)]).collect()  # packed runs
+    assert len(sizes) == PARTITIONS and 0 in sizes
+    assert sum(sizes) == 141 + 3  # valid values; the kernels drop the 3 non-finite ones
+
+
+@pytest.mark.spark
+def test_spark_plan_of_rows(spark, edge):
+    """The plain plan (every value shuffled and sorted) gives the same results as the packed one."""
+    from jingce.engine.spark import SparkEngine
+
+    rows = SparkEngine("local[2]", session=spark.session, partitions=3, plan="rows")
+    for op in ("characteristic_summary", "daily_summaries"):
+        assert_same(reference(edge.store, op), getattr(rows, op)(edge.store, edge.admin), what=op)
 
 
 @pytest.mark.spark

@@ -61,6 +61,10 @@ def build_edge(store: Store) -> Region:
               content_hash=h("e-l1"), source_format="t")
     st.ingest(a, _values(rows("X", "OTHER", ["L"], [f"Y{i}" for i in range(10)], start=EDGE_T0 + dt.timedelta(hours=1),
                               step_min=180, status="invalid"), lv[20:]), content_hash=h("e-l2"), source_format="t")
+    # a second file of the same partition whose values interleave in time with the first: an
+    # uncompacted partition, whose runs the Spark engine must merge
+    st.ingest(a, _values(rows("X", "OTHER", ["L"], [f"Z{i}" for i in range(8)], start=EDGE_T0 + dt.timedelta(minutes=90),
+                              step_min=180), rng.normal(10.0, 0.02, 8)), content_hash=h("e-l3"), source_format="t")
     st.ingest(a, _values(rows("X", "OTHER", ["GONE"], [f"X{i}" for i in range(6)], start=EDGE_T0, status="invalid"),
                          np.full(6, 3.0)), content_hash=h("e-gone"), source_format="t")
     add_nonfinite_file(store, r.ent["X"].id)

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from jingce.engine import (
@@ -191,3 +192,60 @@ def test_pooled_parts_equal_the_two_pass_whole(seed):
     assert mean[0] == pytest.approx(ref + md0[0], rel=1e-15)
     assert m2_all[0] == pytest.approx(m20[0], rel=1e-9)
     assert np.sqrt(m2_all[0] / 399) == pytest.approx(np.std(x, ddof=1), rel=1e-6)
+
+
+# -- packed runs ---------------------------------------------------------------------------------
+
+
+def _lake_batch(rng, ent, char, t, pos):
+    n = len(char)
+    return pa.record_batch({
+        "enterprise_id": pa.array(ent, pa.int32()), "product_id": pa.array(np.asarray(ent) + 100, pa.int32()),
+        "characteristic_id": pa.array(char, pa.int32()), "measured_at": pa.array(t, pa.int64()).cast(TS),
+        "position": pa.array(pos, pa.int64()), "utc_offset_min": pa.array(rng.choice([0, 60, 480], n), pa.int16()),
+        "value": pa.array(rng.normal(0, 1, n)), "nominal": pa.array(rng.normal(0, 1, n)),
+        "lower_limit": pa.array(np.full(n, -3.0)), "upper_limit": pa.array(np.where(rng.random(n) < 0.5, 3.0, np.nan)),
+    })
+
+
+def test_packed_runs_restore_sorted_values(monkeypatch):
+    """Runs packed per input split, shuffled and sorted like Spark sorts them, come back in
+    (enterprise, characteristic, time, position) order with each characteristic's last limits,
+    also when two files of a partition interleave in time (runs merged) and runs are cut."""
+    from jingce.engine import packed
+
+    monkeypatch.setattr(packed, "MAX_RUN", 7)
+    rng = np.random.default_rng(5)
+    files = []
+    for f in range(4):  # two partitions x two files each; each file sorted by (characteristic, time)
+        ent = f // 2
+        char = np.sort(rng.integers(0, 6, 60)) + 10 * ent
+        t = np.concatenate([np.sort(rng.integers(0, 50, int(np.sum(char == c)))) for c in np.unique(char)])
+        files.append(_lake_batch(rng, np.full(60, ent), char, t, np.arange(60) + 1000 * f))
+    rows = pa.Table.from_batches(files)
+    # input splits: file 3, then file 0 cut in two batches, then files 1 and 2 read by one task
+    splits = [[files[3]], [files[0].slice(0, 25), files[0].slice(25)], [files[1], files[2]]]
+    runs = pa.Table.from_batches([b for split in splits for b in packed.pack_stream(split)])
+    assert int(pc.max(runs.column("n")).as_py()) <= 7
+    runs = runs.sort_by([("enterprise_id", "ascending"), ("characteristic_id", "ascending"),
+                         ("first_at", "ascending"), ("first_position", "ascending")])
+    cuts = [0, 5, 17, runs.num_rows]  # Spark hands the sorted runs over in arbitrary batches
+    out = pa.Table.from_batches(list(packed.unpack_stream(
+        [runs.slice(a, b - a).to_batches()[0] for a, b in zip(cuts[:-1], cuts[1:], strict=True)])))
+    order = np.lexsort((rows.column("position").to_numpy(), pc.cast(rows.column("measured_at"), pa.int64()).to_numpy(),
+                        rows.column("characteristic_id").to_numpy(), rows.column("enterprise_id").to_numpy()))
+    want = rows.take(pa.array(order))
+    assert out.num_rows == rows.num_rows
+    for name in ("enterprise_id", "product_id", "characteristic_id", "measured_at", "value"):
+        assert out.column(name).to_pylist() == want.column(name).to_pylist(), name
+    local = (pc.cast(want.column("measured_at"), pa.int64()).to_numpy()
+             + want.column("utc_offset_min").to_numpy().astype(np.int64) * 60_000_000)
+    assert out.column("local_us").to_pylist() == local.tolist()
+    # every characteristic's last row carries its last lake row's limits (all the kernels read)
+    c = out.column("characteristic_id").to_numpy()
+    last = np.r_[np.flatnonzero(np.diff(c)), c.size - 1]
+    for name in ("nominal", "lower_limit", "upper_limit"):
+        got = out.column(name).to_numpy(zero_copy_only=False)[last]
+        exp = want.column(name).to_numpy(zero_copy_only=False)[last]
+        assert np.array_equal(got, exp, equal_nan=True), name
+    list(SortedBlocks(out.to_batches()))  # and the stream check accepts the order

@@ -34,7 +34,7 @@ def test_runs_commit_and_replace(edge):
     # one characteristic file per enterprise with values; one subgroup and daily file per enterprise and year
     assert len(files1["characteristic"]) == 3 and len(files1["daily"]) == 3 and len(files1["subgroup"]) == 3
     assert all(f"year=2026/run-{r1.id}.parquet" in f for f in files1["daily"])
-    assert r1.n_values == 20 + 40 + 12 + 23 + 17 + 1 + 9 + 11  # valid, finite values
+    assert r1.n_values == 20 + 8 + 40 + 12 + 23 + 17 + 1 + 9 + 11  # valid, finite values
     r2 = analyse_region(st, a, LocalEngine(), params=AnalysisParams(subgroup_size=4))
     files2 = st.summary_files(a, "subgroup")
     assert all(f"run-{r2.id}." in f for f in files2) and len(files2) == 3

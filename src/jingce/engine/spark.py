@@ -40,6 +40,7 @@ from jingce.engine.grouped import (
     split_by_enterprise,
     write_outputs,
 )
+from jingce.engine.packed import LAKE_COLUMNS, PACK_SCHEMA, pack_stream, unpack_stream
 from jingce.errors import InvalidInputError, require_extra
 from jingce.model.batch import LAKE_SCHEMA
 
@@ -67,6 +68,8 @@ def spark_type(t: pa.DataType) -> str:
         return "BOOLEAN"
     if pa.types.is_string(t):
         return "STRING"
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        return "BINARY"
     if pa.types.is_timestamp(t):
         return "TIMESTAMP"
     if pa.types.is_date32(t):
@@ -93,14 +96,21 @@ def is_spark_url(spec: str) -> bool:
 # -- the functions the Python workers run ------------------------------------------------------
 
 
-def _map_rows(batches: Iterator, kind: str, params: AnalysisParams, block_rows: int) -> Iterator[pa.RecordBatch]:
-    for out in analyse_stream(batches, params, (kind,), block_rows=block_rows):
+def _sorted_input(batches: Iterator, packed: bool) -> Iterator:
+    return unpack_stream(batches) if packed else batches
+
+
+def _map_rows(batches: Iterator, kind: str, params: AnalysisParams, block_rows: int,
+              packed: bool = False) -> Iterator[pa.RecordBatch]:
+    for out in analyse_stream(_sorted_input(batches, packed), params, (kind,), block_rows=block_rows):
         yield from out[kind].to_batches()
 
 
-def _map_write(batches: Iterator, writer, params: AnalysisParams, block_rows: int) -> Iterator[pa.RecordBatch]:
+def _map_write(batches: Iterator, writer, params: AnalysisParams, block_rows: int,
+               packed: bool = False) -> Iterator[pa.RecordBatch]:
     """Analyse a partition of whole enterprises and write each enterprise's files as soon as the
     stream has moved past it; report the files written (:data:`FILE_SCHEMA`)."""
+    batches = _sorted_input(batches, packed)
     pending: dict[int, dict[str, list[pa.Table]]] = {}
 
     def flush(before: int | None):
@@ -184,6 +194,10 @@ class SparkEngine(Engine):
         session already active in this process is used likewise (Spark runs one per process).
     block_rows : int
         Rows gathered per block before the kernels run (whole characteristics; memory per task).
+    plan : {"packed", "rows"}
+        ``packed`` (default): each input task packs the runs of one characteristic that the sorted
+        lake files hold into one row (:mod:`jingce.engine.packed`), so the shuffle moves and sorts
+        runs; ``rows``: the shuffle moves and sorts every value. Results are the same.
     """
 
     name = "spark"
@@ -191,7 +205,10 @@ class SparkEngine(Engine):
     """Progress is reported per task (a partition holds many enterprises), not per enterprise."""
 
     def __init__(self, master: str = "local[2]", *, conf: dict | None = None, partitions: int | None = None,
-                 session=None, block_rows: int = 1 << 20, app_name: str = "jingce") -> None:
+                 session=None, block_rows: int = 1 << 20, app_name: str = "jingce", plan: str = "packed") -> None:
+        if plan not in ("packed", "rows"):
+            raise InvalidInputError("must be packed or rows", field="plan")
+        self.plan = plan
         self.master = "local[*]" if master == "spark" else master
         self.conf = dict(conf or {})
         self.partitions = partitions
@@ -202,7 +219,7 @@ class SparkEngine(Engine):
         self.start_seconds: float | None = None
 
     def __repr__(self) -> str:
-        return f"SparkEngine({self.master!r})"
+        return f"SparkEngine({self.master!r})" if self.plan == "packed" else f"SparkEngine({self.master!r}, plan='rows')"
 
     # -- session --------------------------------------------------------------------------------
 
@@ -271,15 +288,21 @@ class SparkEngine(Engine):
                      partitions: int | None = None):
         """Valid rows shuffled to ``partitions`` partitions of whole characteristics (``by=
         "characteristic"``) or whole enterprises (``by="enterprise"``), sorted within each by
-        (enterprise, characteristic, time, position); None when there are no files."""
+        (enterprise, characteristic, time, position); with ``plan="packed"`` rows are runs of
+        :data:`jingce.engine.packed.PACK_SCHEMA` (sorted by first time and position). None when
+        there are no files."""
         df = self.lake_frame(store, actor, enterprise_ids)
         if df is None:
             return None
         key = {"characteristic": "characteristic_id", "enterprise": "enterprise_id"}[by]
+        n = partitions or self._partitions()
+        if self.plan == "packed":
+            runs = df.select(*LAKE_COLUMNS).mapInArrow(pack_stream, spark_schema(PACK_SCHEMA))
+            return (runs.repartition(n, key)
+                    .sortWithinPartitions("enterprise_id", "characteristic_id", "first_at", "first_position"))
         df = df.selectExpr("enterprise_id", "product_id", "characteristic_id", "measured_at", "position",
                            "unix_micros(measured_at) + CAST(utc_offset_min AS BIGINT) * 60000000 AS local_us",
                            "value", "nominal", "lower_limit", "upper_limit")
-        n = partitions or self._partitions()
         return (df.repartition(n, key)
                 .sortWithinPartitions("enterprise_id", "characteristic_id", "measured_at", "position")
                 .select(*_SORTED_COLUMNS))
@@ -291,7 +314,8 @@ class SparkEngine(Engine):
         schema = SCHEMAS[kind]
         if df is None:
             return schema.empty_table()
-        fn = functools.partial(_map_rows, kind=kind, params=params, block_rows=self.block_rows)
+        fn = functools.partial(_map_rows, kind=kind, params=params, block_rows=self.block_rows,
+                               packed=self.plan == "packed")
         with _Watch(self.session.sparkContext, f"jingce-{kind}-{uuid.uuid4().hex[:8]}", progress):
             table = df.mapInArrow(fn, spark_schema(schema)).toArrow()
         keys = [("enterprise_id", "ascending"), ("characteristic_id", "ascending")]
@@ -315,7 +339,7 @@ class SparkEngine(Engine):
         if df is None:
             return WrittenSummaries([], 0)
         fn = functools.partial(_map_write, writer=store.summary_writer(run_id), params=params,
-                               block_rows=self.block_rows)
+                               block_rows=self.block_rows, packed=self.plan == "packed")
         with _Watch(self.session.sparkContext, f"jingce-write-{run_id}-{uuid.uuid4().hex[:8]}", progress):
             rows = df.mapInArrow(fn, spark_schema(FILE_SCHEMA)).toArrow().to_pylist()
         files = [SummaryFile(r["path"], r["kind"], r["enterprise_id"], r["year"], r["rows"], r["bytes"])
