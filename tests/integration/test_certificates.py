@@ -172,8 +172,14 @@ def test_bad_file_is_a_format_error(region):
     assert e.value.details["file"] == "x.xml"
 
 
-def test_cli_import_and_export(region, tmp_path):
+def test_cli_import_and_export(region, tmp_path, monkeypatch):
     _temperature_registry(region)
+    engine = region.store.engine
+    if engine.dialect.name == "postgresql":  # the CLI must open the very schema the fixture made
+        with engine.connect() as conn:
+            schema = conn.exec_driver_sql("SELECT current_schema()").scalar()
+        monkeypatch.setenv("JINGCE_DB_URL", engine.url.update_query_dict(
+            {"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False))
     app = typer.Typer()
     app.add_typer(cert_app, name="cert")
     data_dir = str(region.store.settings.data_dir)
