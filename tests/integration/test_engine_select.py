@@ -20,6 +20,7 @@ from jingce.engine import (
     open_engine,
 )
 from jingce.engine.grouped import SortedBlocks, analyse_block, combine_moments, subgroup_bounds
+from jingce.engine import local as local_engine
 from jingce.engine.local import LocalEngine
 from jingce.errors import DependencyMissingError, InvalidInputError
 from jingce.settings import Settings
@@ -156,10 +157,7 @@ def test_local_engine_refuses_unsorted_input(monkeypatch, tmp_path):
     store = Store(Settings(data_dir=tmp_path / "d"))
     admin = store.bootstrap()
     table = pa.Table.from_batches([_batch(np.zeros(6, int), [1, 1, 1, 2, 2, 2], [5, 3, 4, 1, 2, 3])])
-    table = table.rename_columns([c if c != "local_us" else "local_time" for c in table.column_names])
-    table = table.set_column(table.column_names.index("local_time"), "local_time",
-                             table.column("local_time").cast(pa.timestamp("us")))
-    monkeypatch.setattr(type(store), "sorted_tables", lambda self, *a, **k: iter([(0, table)]))
+    monkeypatch.setattr(local_engine, "_enterprise_tables", lambda *a, **k: iter([(0, table)]))
     monkeypatch.setattr(type(store), "lake_inputs", lambda self, *a, **k: type("I", (), {"enterprises": (0,)})())
     with pytest.raises(StreamOrderError):
         LocalEngine().characteristic_summary(store, admin)

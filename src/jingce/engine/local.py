@@ -2,15 +2,18 @@
 kernels, in this process.
 
 A characteristic belongs to one enterprise, so the region is worked through enterprise by
-enterprise: the store reads an enterprise's values sorted by (characteristic, time) (in storage
-order when they sit in one compacted file), and :mod:`jingce.engine.grouped` checks the order and
-runs the kernels. Memory is bounded by the largest enterprise.
+enterprise: the enterprise's lake files are read in storage order (each sorted by characteristic
+and time, one per month once compacted) and put in (characteristic, time) order by a stable sort
+on the characteristic alone; :mod:`jingce.engine.grouped` checks the order and runs the kernels.
+Memory is bounded by the largest enterprise.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -33,17 +36,55 @@ SUMMARY_FIELDS = ("n_values", "n_subgroups", "mean", "sigma_overall", "sigma_wit
                   "alarms", "last_alarm", "cp", "cpk", "pp", "ppk", "cpk_lo", "cpk_hi", "ppm_overall")
 """Batch-summary fields of every characteristic-summary row (more are in :data:`CHARACTERISTIC_SCHEMA`)."""
 
-_READ = ("enterprise_id", "product_id", "characteristic_id", "measured_at", "local_time", "value", "nominal",
-         "lower_limit", "upper_limit")
+_SCAN = ("enterprise_id", "product_id", "characteristic_id", "measured_at", "position", "utc_offset_min", "value",
+         "nominal", "lower_limit", "upper_limit")
 _BLOCK_ROWS = 1 << 21
 
 
+def _by_enterprise(paths) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for p in paths:
+        out.setdefault(int(p.split("/", 1)[0].removeprefix("enterprise=")), []).append(p)
+    return out
+
+
+def _in_order(table: pa.Table) -> pa.Table:
+    """An enterprise's rows, read file by file in month order, sorted by (characteristic, time,
+    position). Each file is sorted so and months do not overlap, so a stable sort by
+    characteristic is enough (a radix sort, linear); a partition of several uncompacted files
+    overlaps in time and gets the full sort."""
+    cid = np.asarray(table.column("characteristic_id").to_numpy(), dtype=np.int32)
+    t = np.asarray(pc.cast(table.column("measured_at"), pa.int64()).to_numpy(), dtype=np.int64)
+    pos = np.asarray(table.column("position").to_numpy(), dtype=np.int64)
+    perm = np.argsort(cid, kind="stable")
+    c, tt, pp = cid[perm], t[perm], pos[perm]
+    same = c[1:] == c[:-1]
+    dt = np.diff(tt)
+    if np.any(same & ((dt < 0) | ((dt == 0) & (np.diff(pp) < 0)))):
+        perm = np.lexsort((pos, t, cid))
+        tt = t[perm]
+    off = np.asarray(table.column("utc_offset_min").to_numpy(), dtype=np.int64)[perm]
+    table = table.take(pa.array(perm)).drop_columns(["position", "utc_offset_min"])
+    return table.append_column("local_us", pa.array(tt + off * 60_000_000, pa.int64()))
+
+
 def _enterprise_tables(store: Store, actor: Actor, enterprise_ids: list[int] | None) -> Iterator[tuple[int, pa.Table]]:
-    """Each visible enterprise's valid values sorted by (characteristic, time), ``local_time`` as
-    ``local_us`` (microseconds of the plant's wall clock)."""
-    for ent, table in store.sorted_tables(actor, enterprise_ids=enterprise_ids, columns=_READ, valid_only=True):
-        i = table.column_names.index("local_time")
-        yield ent, table.set_column(i, "local_us", pc.cast(table.column(i), pa.int64()))
+    """Each visible enterprise's valid values sorted by (characteristic, time, position), with
+    ``local_us`` (microseconds of the plant's wall clock). The next enterprise is read while the
+    kernels work on this one (the reader releases the GIL)."""
+    inputs = store.lake_inputs(actor, enterprise_ids=enterprise_ids)
+    groups = list(_by_enterprise(inputs.paths).items())
+
+    def load(item):
+        ent, paths = item
+        return ent, _in_order(store.scan_inputs(inputs, paths, _SCAN))
+
+    with ThreadPoolExecutor(1) as pool:
+        nxt = pool.submit(load, groups[0]) if groups else None
+        for i in range(len(groups)):
+            ent, table = nxt.result()
+            nxt = pool.submit(load, groups[i + 1]) if i + 1 < len(groups) else None
+            yield ent, table
 
 
 def _analyse(table: pa.Table, params: AnalysisParams, kinds: tuple[str, ...]) -> dict[str, pa.Table]:

@@ -154,6 +154,15 @@ class SummariesMixin(StoreBase):
         return LakeInputs(self.lake.root, tuple(r.path for r in rows), tuple(sorted({r.enterprise_id for r in rows})),
                           vis)
 
+    def scan_inputs(self, inputs: LakeInputs, paths: list[str], columns: tuple[str, ...], *,
+                    valid_only: bool = True) -> pa.Table:
+        """Rows of some of ``inputs``' files (stored columns) in storage order, with the inputs'
+        tenancy filter applied."""
+        allowed = set(inputs.paths)
+        if any(p not in allowed for p in paths):
+            raise InvalidInputError("only files of the inputs may be read", field="paths")
+        return self.lake.scan(list(paths), columns, inputs.visibility.arrow_filter(), valid_only=valid_only)
+
     def scan_rows(self, actor: Actor, columns: tuple[str, ...], *, row_filter=None,
                   enterprise_ids: list[int] | None = None, valid_only: bool = True) -> pa.Table:
         """Visible lake rows (stored columns only) matching the pyarrow expression ``row_filter``,
