@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from jingce.cli import analyse_cmd, calc, cert_cmds, collect_cmds, demo_cmd, loop_cmds, store_cmds
+from jingce.cli import analyse_cmd, calc, cert_cmds, collect_cmds, demo_cmd, loop_cmds, serve_cmd, store_cmds
 from jingce.errors import JingceError
 
 
@@ -34,6 +34,8 @@ app.command("export")(store_cmds.export)
 app.add_typer(store_cmds.query_app, name="query")
 app.add_typer(store_cmds.audit_app, name="audit")
 app.command("demo")(demo_cmd.demo)
+app.command("serve")(serve_cmd.serve)
+app.add_typer(serve_cmd.user_app, name="user")
 app.add_typer(loop_cmds.machine_app, name="machine")
 app.add_typer(loop_cmds.loop_app, name="loop")
 app.add_typer(collect_cmds.collect_app, name="collect")

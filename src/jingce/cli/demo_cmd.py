@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from jingce.cli.common import DataOption, console, open_store, progress
+from jingce.cli.serve_cmd import HostOption, PortOption, serve_demo
 from jingce.cli.text import t
 
 
@@ -16,8 +17,12 @@ def demo(
     data: Path | None = DataOption,
     seed: int = typer.Option(20261128, "--seed", help="same seed, same region"),
     scale: float = typer.Option(1.0, "--scale", help="fraction of the full demo (1.0: ~2.5 million values)"),
+    serve: bool = typer.Option(False, "--serve", help="then run the service in demo mode / 然后以示例模式运行服务"),
+    host: str = HostOption,
+    port: int = PortOption,
 ) -> None:
-    """Build the demo region (reused if there) and print its quality summary / 构建示例地区并打印质量概况."""
+    """Build the demo region (reused if there), print its quality summary and, with --serve, run the
+    service / 构建示例地区、打印质量概况，加 --serve 则运行服务."""
     from jingce.services.demo.build import build_demo  # heavy imports only for this command
     from jingce.services.summary import quality_summary
 
@@ -42,6 +47,9 @@ def demo(
         task = bar.add_task(t("quality summary", "质量概况"), total=info.enterprises)
         summary = quality_summary(store, admin, progress=lambda _e: bar.advance(task))
     print_summary(summary)
+    if serve:
+        store.close()
+        serve_demo(store.settings, host, port)
 
 
 def print_summary(summary) -> None:

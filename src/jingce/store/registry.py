@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from jingce.errors import ConflictError, InvalidInputError, NotFoundError
@@ -76,6 +76,18 @@ class RegistryMixin(StoreBase):
                 raise NotFoundError("tenant not found", field="tenant_id")
         row = self._row(user) | {"role": user.role.value, "password_hash": password_hash}
         return self._insert(t.app_user, user, "username", values=row)
+
+    def set_password(self, actor: Actor, username: str, password_hash: str) -> None:
+        """Replace an account's password hash (admin, an enterprise admin for its own tenant's
+        users, or the user itself)."""
+        with self._write() as conn:
+            row = conn.execute(select(t.app_user.c.id, t.app_user.c.tenant_id).where(
+                t.app_user.c.username == username)).first()
+            allowed = row is not None and (actor.is_admin or row.id == actor.user_id or (
+                actor.role == Role.ENTERPRISE_ADMIN and row.tenant_id == actor.tenant_id))
+            if not allowed:
+                raise NotFoundError(f"user {username!r} not found", field="username")
+            conn.execute(update(t.app_user).where(t.app_user.c.id == row.id).values(password_hash=password_hash))
 
     def password_hash(self, username: str) -> str | None:
         with self._read() as conn:
