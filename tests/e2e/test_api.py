@@ -146,7 +146,8 @@ def _other_tenant_urls(w) -> list[str]:
         f"/api/v1/products/{w.other.id}/characteristics", f"/api/v1/products/{w.other.id}/bom",
         f"/api/v1/characteristics/{char_x}", f"/api/v1/characteristics/{char_x}/values", "/api/v1/parts/X1/lineage",
         f"/api/v1/instruments/{w.gauge_x.id}", f"/api/v1/instruments/{w.gauge_x.id}/calibrations",
-        f"/api/v1/instruments/{w.gauge_x.id}/chain",
+        f"/api/v1/instruments/{w.gauge_x.id}/chain", f"/api/v1/characteristics/{char_x}/chart",
+        f"/api/v1/dashboard/enterprise?enterprise_id={w.ent['X'].id}",
     ]
 
 
@@ -173,9 +174,11 @@ def test_every_route_hides_other_tenants_data(world):
                "/api/v1/products/{product_id}/characteristics", "/api/v1/products/{product_id}/bom",
                "/api/v1/characteristics/{characteristic_id}", "/api/v1/characteristics/{characteristic_id}/values",
                "/api/v1/parts/{serial}/lineage", "/api/v1/instruments/{instrument_id}",
-               "/api/v1/instruments/{instrument_id}/calibrations", "/api/v1/instruments/{instrument_id}/chain"}
+               "/api/v1/instruments/{instrument_id}/calibrations", "/api/v1/instruments/{instrument_id}/chain",
+               "/api/v1/characteristics/{characteristic_id}/chart"}
     listings = {"/api/v1/enterprises", "/api/v1/instruments", "/api/v1/labs", "/api/v1/labs/{lab_id}",
-                "/api/v1/alarms", "/api/v1/analyses", "/api/v1/auth/me", "/api/v1/openapi.json", "/api/v1/docs",
+                "/api/v1/alarms", "/api/v1/analyses", "/api/v1/dashboard/enterprise", "/api/v1/dashboard/region",
+                "/api/v1/dashboard/region/enterprises/{enterprise_id}", "/api/v1/auth/me", "/api/v1/openapi.json", "/api/v1/docs",
                 "/docs/oauth2-redirect"}
     assert templates <= covered | listings, templates - covered - listings
 

@@ -247,3 +247,27 @@ class MetrologyMixin(StoreBase):
                             nxt.append(sid)
                 frontier = nxt
         return CalibrationChain(instrument_id, at, tuple(nodes.values()), tuple(links))
+
+    def latest_calibrations(self, actor: Actor, instrument_ids: list[int], at: dt.datetime | None = None
+                            ) -> dict[int, Calibration]:
+        """The calibration in force at ``at`` (default now) of each of ``instrument_ids``: the latest
+        one calibrated before ``at`` (instruments the actor may not see, or never calibrated before
+        ``at``, are left out). One query for many instruments (dashboards); ``standard_ids`` are not
+        filled in."""
+        at = at or dt.datetime.now(dt.UTC)
+        if at.tzinfo is None:
+            raise InvalidInputError("must be timezone-aware", field="at")
+        out: dict[int, Calibration] = {}
+        ids = sorted({int(i) for i in instrument_ids})
+        with self._read() as conn:
+            for i in range(0, len(ids), 5000):
+                chunk = ids[i:i + 5000]
+                visible = {r.id for r in conn.execute(select(t.instrument).where(t.instrument.c.id.in_(chunk)))
+                           if self._instrument_visible(actor, r)}
+                rows = conn.execute(select(t.calibration).where(t.calibration.c.instrument_id.in_(sorted(visible)),
+                                                                t.calibration.c.calibrated_at <= at)
+                                    .order_by(t.calibration.c.instrument_id, t.calibration.c.calibrated_at,
+                                              t.calibration.c.id)).all()
+                for r in rows:  # ordered: the last row of each instrument wins
+                    out[r.instrument_id] = self._model(Calibration, r)
+        return out

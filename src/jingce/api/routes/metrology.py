@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from jingce.api.deps import get_actor, get_store
 from jingce.errors import FormatError
 from jingce.model import Calibration, Instrument, Lab
+from jingce.services import views
 from jingce.store import Actor, Store
 
 router = APIRouter(tags=["metrology"])
@@ -56,15 +58,41 @@ class ChainLinkPublic(BaseModel):
     status: str
 
 
+class GraphNodePublic(BaseModel):
+    id: int
+    label: str
+    kind: str
+    level: int = Field(description="0 working instrument, 1 reference standard, 2 provincial, 3 national standard")
+    status: Literal["ok", "expired", "out_of_tolerance", "missing"]
+    code: str
+    lab: str | None
+
+
+class GraphEdgePublic(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: int = Field(alias="from")
+    to: int
+    certificate: str | None
+    valid_until: dt.datetime | None
+    status: str = Field(description="ok, expired, out_of_tolerance, missing or cycle")
+
+
+class ChainGraphPublic(BaseModel):
+    nodes: list[GraphNodePublic]
+    edges: list[GraphEdgePublic]
+
+
 class ChainPublic(BaseModel):
     root_id: int
     at: dt.datetime
     unbroken: bool
     nodes: list[ChainNodePublic]
     links: list[ChainLinkPublic]
+    graph: ChainGraphPublic
 
 
-@router.get("/instruments/{instrument_id}/chain", response_model=ChainPublic)
+@router.get("/instruments/{instrument_id}/chain", response_model=ChainPublic, response_model_by_alias=True)
 def chain(instrument_id: int, at: dt.datetime | None = None, actor: Actor = Depends(get_actor),
           store: Store = Depends(get_store)):
     """The calibration chain behind an instrument at a time, up to the national standards."""
@@ -75,7 +103,8 @@ def chain(instrument_id: int, at: dt.datetime | None = None, actor: Actor = Depe
                        nodes=[ChainNodePublic(**{k: getattr(n, k) for k in ChainNodePublic.model_fields})
                               for n in ch.nodes],
                        links=[ChainLinkPublic(**{k: getattr(x, k) for k in ChainLinkPublic.model_fields})
-                              for x in ch.links])
+                              for x in ch.links],
+                       graph=ChainGraphPublic.model_validate(views.chain_graph(ch)))
 
 
 @router.get("/labs", response_model=list[Lab])
