@@ -233,9 +233,13 @@ class SparkEngine(Engine):
             from pyspark.sql import SparkSession
 
             t0 = time.perf_counter()
-            if self.master.startswith("local"):
-                # PySpark starts its Python workers with $PYSPARK_PYTHON (default ``python3``): make
-                # it this interpreter, which has jingce and its dependencies
+            # PySpark starts its Python workers with the driver's $PYSPARK_PYTHON (default
+            # ``python3``): locally, this interpreter, which has jingce and its dependencies; on a
+            # cluster, the interpreter named by spark.pyspark.python (an environment shipped with
+            # spark.archives, or one installed on every worker: docs/deploy.md)
+            if "spark.pyspark.python" in self.conf:
+                os.environ["PYSPARK_PYTHON"] = str(self.conf["spark.pyspark.python"])
+            elif self.master.startswith("local"):
                 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
             active = SparkSession.getActiveSession()
             if active is not None:  # one session per process: use the one already running
