@@ -211,3 +211,20 @@ def test_chain_graph(world):
     x = client(world, "x").get(f"/api/v1/instruments/{world.gauge_x.id}/chain")
     assert x.status_code == 200 and x.json()["graph"]["nodes"][0]["label"].startswith("X-MIC")
     assert_error_shape(client(world, "c").get(f"/api/v1/instruments/{world.gauge_x.id}/chain"), 404, "not_found")
+
+
+def test_json_view_encoding_round_trips():
+    import json
+
+    from jingce.api.routes.views import JSONView
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(1000) * 10.0 ** rng.integers(-8, 8, 1000)
+    x[[5, 17, 900]] = [np.nan, np.inf, -np.inf]
+    t = np.arange(1000, dtype=np.int64) * 60_000 + 1_767_225_600_000
+    body = json.loads(JSONView({"x": x, "t": t, "name": "\x000:1\x00", "few": np.array([np.nan, 1.5])}).body)
+    assert body["x"][5] is None and body["x"][17] is None and body["x"][900] is None
+    finite = np.isfinite(x)
+    assert np.array_equal(np.array([v for v in body["x"] if v is not None]), x[finite])  # exact digits
+    assert body["t"] == t.tolist() and body["few"] == [None, 1.5]
+    assert body["name"] == "\x000:1\x00"  # a string that looks like a placeholder stays a string
