@@ -17,6 +17,7 @@ from jingce.engine import AnalysisParams
 from jingce.engine.base import WrittenSummaries
 from jingce.engine.local import LocalEngine
 from jingce.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from jingce.kernels.spc.constants import chart_constants
 from jingce.services.region import analyse_region, impact_scan, impact_windows, region_view
 from tests.integration.test_engine_regions import assert_same, build_edge
 
@@ -149,9 +150,23 @@ def test_daily_and_subgroup_summaries_against_raw_values(edge):
             assert row["range"] == pytest.approx(np.ptp(x), rel=1e-12, abs=1e-15)
 
 
-def test_region_view_of_a_period_against_raw_values(edge):
+def _sigma_within_of_period(v, inside, size):
+    """Independent sigma within of a period: R-bar/d2 of the history's complete subgroups of
+    ``size`` that start inside it, or MR-bar/d2 of consecutive values both inside it."""
+    if size == 1:
+        both = inside[1:] & inside[:-1]
+        mr = np.abs(np.diff(v))[both]
+        return (mr.mean() / chart_constants(2).d2 if mr.size else np.nan), int(inside.sum())
+    m = v.size // size
+    first = np.arange(m) * size
+    ranges = np.ptp(v[:m * size].reshape(m, size), axis=1)[inside[first]]
+    return (ranges.mean() / chart_constants(size).d2 if ranges.size else np.nan), ranges.size
+
+
+@pytest.mark.parametrize("size", [5, 1])
+def test_region_view_of_a_period_against_raw_values(edge, size):
     st, a = edge.store, edge.admin
-    analyse_region(st, a, LocalEngine())
+    analyse_region(st, a, LocalEngine(), params=AnalysisParams(subgroup_size=size))
     start, end = dt.date(2026, 3, 21), dt.date(2026, 4, 12)
     view = region_view(st, a, start=start, end=end).per_characteristic
     rows = {r["characteristic_id"]: r for r in view.to_pylist()}
@@ -159,7 +174,8 @@ def test_region_view_of_a_period_against_raw_values(edge):
     for ch in st.list_characteristics(a):
         t, v = _raw(st, a, ch.id)
         days = np.array([ts.date() for ts in t.column("local_time").to_pylist()], dtype=object)
-        x = v[(days >= start) & (days < end)] if v.size else v
+        inside = (days >= start) & (days < end) if v.size else np.zeros(0, bool)
+        x = v[inside]
         if x.size == 0:
             assert ch.id not in rows
             continue
@@ -168,13 +184,16 @@ def test_region_view_of_a_period_against_raw_values(edge):
         assert r["mean"] == pytest.approx(x.mean(), rel=1e-12)
         if x.size > 1:
             assert r["sigma_overall"] == pytest.approx(np.std(x, ddof=1), rel=1e-9, abs=1e-15)
+        sw, m = _sigma_within_of_period(v, inside, size)
+        assert r["n_subgroups"] == m
+        assert r["sigma_within"] == pytest.approx(sw, rel=1e-9, abs=1e-15, nan_ok=True)
         lo = ch.lower_limit if ch.lower_limit is not None else -np.inf
         hi = ch.upper_limit if ch.upper_limit is not None else np.inf
         assert r["out_of_spec"] == int(np.sum((x < lo) | (x > hi)))
         checked += 1
     assert checked >= 5
     whole = region_view(st, a).per_characteristic
-    summary = LocalEngine().characteristic_summary(st, a)
+    summary = LocalEngine().characteristic_summary(st, a, params=AnalysisParams(subgroup_size=size))
     for name in ("n_values", "mean", "sigma_overall", "sigma_within", "cp", "cpk", "pp", "ppk", "out_of_spec"):
         assert_same(summary.select([name]), whole.select([name]), what=name)
     with pytest.raises(InvalidInputError):

@@ -122,9 +122,10 @@ class Engine(abc.ABC):
         """One row per subgroup (schema :data:`jingce.engine.grouped.SUBGROUP_SCHEMA`)."""
 
     @abc.abstractmethod
-    def daily_summaries(self, store: Store, actor: Actor, *, enterprise_ids: list[int] | None = None,
-                        progress: Progress | None = None) -> pa.Table:
-        """One row per characteristic and local day (schema :data:`jingce.engine.grouped.DAILY_SCHEMA`)."""
+    def daily_summaries(self, store: Store, actor: Actor, *, params: AnalysisParams = AnalysisParams(),
+                        enterprise_ids: list[int] | None = None, progress: Progress | None = None) -> pa.Table:
+        """One row per characteristic and local day (schema :data:`jingce.engine.grouped.DAILY_SCHEMA`;
+        the within-subgroup sums use ``params.subgroup_size``)."""
 
     @abc.abstractmethod
     def write_summaries(self, store: Store, actor: Actor, run_id: int, *, params: AnalysisParams = AnalysisParams(),

@@ -72,10 +72,19 @@ DAILY_SCHEMA = pa.schema(_IDS + [
     pa.field("ref", pa.float64()), pa.field("mean_dev", pa.float64()), pa.field("m2", pa.float64()),
     pa.field("min", pa.float64()), pa.field("max", pa.float64()), pa.field("out_of_spec", pa.int64()),
     pa.field("nominal", pa.float64()), pa.field("lower_limit", pa.float64()), pa.field("upper_limit", pa.float64()),
+    pa.field("sub_size", pa.int32()), pa.field("sub_n", pa.int64()), pa.field("sub_range", pa.float64()),
+    pa.field("cross_n", pa.int64()), pa.field("cross_range", pa.float64()),
 ])
 """One row per characteristic and local day (the plant's calendar day). ``mean = ref +
 mean_dev``; ``m2`` is the sum of squared deviations from the day's mean; days combine into any
-period with :func:`combine_moments`. ``nominal`` and the limits are the characteristic's latest."""
+period with :func:`combine_moments`. ``nominal`` and the limits are the characteristic's latest.
+
+The within-subgroup spread rides along, so that a period's sigma within pools from daily rows
+alone: with subgroups of ``sub_size`` > 1, ``sub_n`` complete subgroups started on the day (the
+local day of their first value) and ``sub_range`` is the sum of their ranges; with individuals
+(``sub_size`` 1), ``sub_n`` moving ranges joined two of the day's values and ``sub_range`` is
+their sum, while ``cross_n``/``cross_range`` hold the moving range from the value before the day
+to the day's first value (counted in a period only when that earlier day is in it too)."""
 
 WINDOW_SCHEMA = pa.schema([
     pa.field("window", pa.int64()), pa.field("instrument_id", pa.int32()), pa.field("start", TS),
@@ -297,13 +306,32 @@ def subgroup_rows(b: _Block, params: AnalysisParams) -> pa.Table:
     return pa.table(cols).cast(SUBGROUP_SCHEMA)
 
 
-def daily_rows(b: _Block) -> pa.Table:
+def _within_sums(b: _Block, day: np.ndarray, size: int):
+    """The within-subgroup ranges of each characteristic in stream (time) order, each with its
+    characteristic, local day and whether it crosses from an earlier day (moving ranges only)."""
+    counts = b.counts
+    if size > 1:
+        char, _, off = subgroup_bounds(counts, size)
+        starts = off[:-1]
+        complete = np.diff(off) == size
+        dev = b.value - np.repeat(b.ref, counts)
+        rng = np.maximum.reduceat(dev, starts) - np.minimum.reduceat(dev, starts)
+        return char[complete], day[starts[complete]], rng[complete], np.zeros(int(complete.sum()), bool)
+    char_of = np.repeat(np.arange(counts.size), counts)
+    pair = char_of[1:] == char_of[:-1]
+    mr = np.abs(np.diff(b.value))[pair]
+    later = day[1:][pair]
+    return char_of[1:][pair], later, mr, later != day[:-1][pair]
+
+
+def daily_rows(b: _Block, params: AnalysisParams) -> pa.Table:
     """Daily summaries of each characteristic of the block (:data:`DAILY_SCHEMA`)."""
     if b.value.size == 0:
         return DAILY_SCHEMA.empty_table()
     counts = b.counts
     char_of = np.repeat(np.arange(counts.size), counts)
     day = np.floor_divide(b.local_us, US_PER_DAY)
+    w_char, w_day, w_range, w_cross = _within_sums(b, day, params.subgroup_size)
     value, t_us = b.value, b.t_us
     same = char_of[1:] == char_of[:-1]
     if np.any(same & (np.diff(day) < 0)):  # local time ran backwards (a clock change near midnight)
@@ -317,6 +345,18 @@ def daily_rows(b: _Block) -> pa.Table:
     n, mean_dev, m2 = grouped_mean_m2(dev, off)
     with np.errstate(invalid="ignore"):
         outside = (value < b.lsl[char_of]) | (value > b.usl[char_of])
+    # each within-range to its (characteristic, day) row: rows are in (characteristic, day) order
+    d0 = int(day.min())
+    row_key = (g.astype(np.int64) << 32) | (day[starts] - d0)
+    row = np.searchsorted(row_key, (w_char.astype(np.int64) << 32) | (w_day - d0))
+    rows = starts.size
+
+    def sums(mask):
+        return (np.bincount(row[mask], minlength=rows).astype(np.int64),
+                np.bincount(row[mask], weights=w_range[mask], minlength=rows))
+
+    sub_n, sub_range = sums(~w_cross)
+    cross_n, cross_range = sums(w_cross)
     cols = _ids(b, g) | {
         "day": pa.array(day[starts].astype(np.int32), pa.int32()).cast(pa.date32()), "n": n,
         "first_at": _ts(np.minimum.reduceat(t_us, starts)), "last_at": _ts(np.maximum.reduceat(t_us, starts)),
@@ -324,6 +364,8 @@ def daily_rows(b: _Block) -> pa.Table:
         "min": np.minimum.reduceat(value, starts), "max": np.maximum.reduceat(value, starts),
         "out_of_spec": np.add.reduceat(outside.astype(np.int64), starts),
         "nominal": b.nominal[g], "lower_limit": b.lsl[g], "upper_limit": b.usl[g],
+        "sub_size": np.full(rows, params.subgroup_size, np.int32), "sub_n": sub_n, "sub_range": sub_range,
+        "cross_n": cross_n, "cross_range": cross_range,
     }
     return pa.table(cols).cast(DAILY_SCHEMA)
 
@@ -337,7 +379,7 @@ def analyse_block(block: pa.Table, params: AnalysisParams, kinds: tuple[str, ...
     if "subgroup" in kinds:
         out["subgroup"] = subgroup_rows(b, params)
     if "daily" in kinds:
-        out["daily"] = daily_rows(b)
+        out["daily"] = daily_rows(b, params)
     return out
 
 

@@ -123,8 +123,8 @@ class LocalEngine(Engine):
     def subgroup_summaries(self, store, actor, *, params=AnalysisParams(), enterprise_ids=None, progress=None):
         return self._collect("subgroup", store, actor, params, enterprise_ids, progress)
 
-    def daily_summaries(self, store, actor, *, enterprise_ids=None, progress=None):
-        return self._collect("daily", store, actor, AnalysisParams(), enterprise_ids, progress)
+    def daily_summaries(self, store, actor, *, params=AnalysisParams(), enterprise_ids=None, progress=None):
+        return self._collect("daily", store, actor, params, enterprise_ids, progress)
 
     def write_summaries(self, store, actor, run_id, *, params=AnalysisParams(), enterprise_ids=None, progress=None):
         writer = store.summary_writer(run_id)

@@ -333,8 +333,8 @@ class SparkEngine(Engine):
     def subgroup_summaries(self, store, actor, *, params=AnalysisParams(), enterprise_ids=None, progress=None):
         return self._rows("subgroup", store, actor, params, enterprise_ids, progress)
 
-    def daily_summaries(self, store, actor, *, enterprise_ids=None, progress=None):
-        return self._rows("daily", store, actor, AnalysisParams(), enterprise_ids, progress)
+    def daily_summaries(self, store, actor, *, params=AnalysisParams(), enterprise_ids=None, progress=None):
+        return self._rows("daily", store, actor, params, enterprise_ids, progress)
 
     def write_summaries(self, store, actor, run_id, *, params=AnalysisParams(), enterprise_ids=None, progress=None):
         from jingce.store.summaries import SummaryFile

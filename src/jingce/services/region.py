@@ -105,44 +105,29 @@ def _sorted(table: pa.Table, *extra: str) -> pa.Table:
                          + [(x, "ascending") for x in extra])
 
 
-def _within(sub: pa.Table, chars: np.ndarray, constants: str = "exact", k: float = 3.0):
-    """Sigma within per characteristic of ``chars`` from its subgroup rows: R-bar/d2 over the
-    complete subgroups (MR-bar/d2 of consecutive values for individuals), as the batch kernel
-    computes it; with the subgroup count and degrees of freedom."""
-    g = chars.size
-    sw, m_sub, df_w = np.full(g, np.nan), np.zeros(g, np.int64), np.zeros(g)
-    if sub is None or sub.num_rows == 0:
-        return sw, m_sub, df_w
-    sub = sub.sort_by([("characteristic_id", "ascending"), ("subgroup", "ascending")])
-    idx, idx_ok = _lookup(chars, np.asarray(sub.column("characteristic_id").to_numpy(), dtype=np.int64))
-    size = np.asarray(sub.column("size").to_numpy(), dtype=np.int64)
-    n = np.asarray(sub.column("n").to_numpy(), dtype=np.int64)
-    for s in np.unique(size):  # one subgroup size per run; normally a single pass
-        sel = idx_ok & (size == s) & (n == s)
-        ci = idx[sel]
-        if s == 1:
-            x = (np.asarray(sub.column("ref").to_numpy(), float) + np.asarray(sub.column("mean_dev").to_numpy(),
-                                                                             float))[sel]
-            mr = np.abs(np.diff(x))
-            same = ci[1:] == ci[:-1]
-            d2 = chart_constants(2, constants, k).d2
-            cnt = np.bincount(ci[1:][same], minlength=g)
-            tot = np.bincount(ci[1:][same], weights=mr[same], minlength=g)
-            m = np.bincount(ci, minlength=g)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                val = (tot / np.where(cnt > 0, cnt, np.nan)) / d2
-            df = cnt.astype(float)
-        else:
-            rng = np.asarray(sub.column("range").to_numpy(), float)[sel]
-            d2 = chart_constants(int(s), constants, k).d2
-            m = np.bincount(ci, minlength=g)
-            tot = np.bincount(ci, weights=rng / d2, minlength=g)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                val = tot / np.where(m > 0, m, np.nan)
-            df = m * (s - 1.0)
-        has = m > 0
-        sw[has], m_sub[has], df_w[has] = val[has], m[has], df[has]
-    return sw, m_sub, df_w
+def _within(daily: pa.Table, off: np.ndarray, n: np.ndarray, constants: str = "exact", k: float = 3.0):
+    """Sigma within per characteristic (rows ``off[i]:off[i+1]`` of ``daily``, sorted by day) from
+    the within-subgroup sums the daily rows carry: R-bar/d2 over the complete subgroups that started
+    in the period, or MR-bar/d2 over the moving ranges between the period's consecutive values
+    (individuals), as the batch kernel computes it; with the subgroup count and degrees of freedom."""
+    def col(name, dtype):
+        return np.array(daily.column(name).to_numpy(), dtype=dtype)  # a writable copy
+
+    starts = off[:-1]
+    cross_n, cross_r = col("cross_n", np.int64), col("cross_range", float)
+    cross_n[starts], cross_r[starts] = 0, 0.0  # that range joins a value from before the period
+    cnt = np.add.reduceat(col("sub_n", np.int64) + cross_n, starts)
+    tot = np.add.reduceat(col("sub_range", float) + cross_r, starts)
+    size = col("sub_size", np.int64)[off[1:] - 1]
+    d2 = np.ones(size.size)
+    for s in np.unique(size):
+        d2[size == s] = chart_constants(int(max(s, 2)), constants, k).d2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sw = np.where(cnt > 0, tot / np.where(cnt > 0, cnt, 1) / d2, np.nan)
+    individuals = size == 1
+    m_sub = np.where(individuals, n, cnt)
+    df = np.where(individuals, cnt, cnt * (size - 1.0)).astype(float)
+    return sw, m_sub, df
 
 
 def _lookup(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -162,7 +147,7 @@ def region_view(store: Store, actor: Actor, *, start: dt.date | None = None, end
 
     Per characteristic: count, mean and overall sigma pooled from its daily summaries (Chan,
     Golub and LeVeque 1983), sigma within from the ranges of its complete subgroups that started
-    in the period (ISO 7870-2:2013 R-bar/d2), capability (ISO 22514-4), values out of
+    in the period (ISO 7870-2:2013 R-bar/d2, or MR-bar/d2 for individuals), carried by the daily rows, capability (ISO 22514-4), values out of
     specification, and the alarms of the latest quality summary. Over the whole history the
     numbers equal the quality summary's (:meth:`jingce.engine.Engine.characteristic_summary`).
     """
@@ -178,6 +163,9 @@ def region_view(store: Store, actor: Actor, *, start: dt.date | None = None, end
     daily = store.read_summaries(actor, "daily", row_filter=flt, **years)
     if daily is None or daily.num_rows == 0:
         return _view(store, actor, VIEW_SCHEMA.empty_table(), start, end)
+    if "sub_n" not in daily.column_names or daily.column("sub_n").null_count:
+        raise InvalidInputError("the daily summaries were written by an older jingce; run `jingce analyse region` "
+                                "again", field="summaries")
     daily = _sorted(daily, "day")
     cid = np.asarray(daily.column("characteristic_id").to_numpy(), dtype=np.int64)
     starts = np.concatenate(([0], np.flatnonzero(np.diff(cid)) + 1))
@@ -190,17 +178,7 @@ def region_view(store: Store, actor: Actor, *, start: dt.date | None = None, end
     with np.errstate(invalid="ignore", divide="ignore"):
         sigma_overall = np.sqrt(m2 / np.where(n > 1, n - 1, np.nan))
     chars = cid[starts]
-    sflt = None
-    if start is not None:
-        sflt = pc.field("first_at") >= pa.scalar(dt.datetime.combine(start, dt.time(), dt.UTC), TS)
-    if end is not None:
-        e = pc.field("first_at") < pa.scalar(dt.datetime.combine(end, dt.time(), dt.UTC), TS)
-        sflt = e if sflt is None else sflt & e
-    # subgroups are placed by the UTC time of their first value (a day's subgroups may start on the day before)
-    sub_years = {"start_year": (start - dt.timedelta(days=1)).year if start else None, "end_year": years["end_year"]}
-    sub = store.read_summaries(actor, "subgroup", row_filter=sflt, **sub_years,
-                               columns=["characteristic_id", "subgroup", "size", "n", "ref", "mean_dev", "range"])
-    sw, m_sub, df_w = _within(sub, chars)
+    sw, m_sub, df_w = _within(daily, off, n)
 
     def col(name):
         return np.asarray(daily.column(name).to_numpy(zero_copy_only=False), float)[last]

@@ -125,8 +125,9 @@ def batch_capability(mean, sigma_within, sigma_overall, n, df_within, lsl, usl, 
         hpk = z * np.sqrt(1 / (9 * n) + ppk * ppk / (2 * dfo))
         ppm_w = _ppm(mean, sw, lsl, usl)
         ppm_o = _ppm(mean, so, lsl, usl)
+        cpk_lo, cpk_hi, ppk_lo, ppk_hi = cpk - hk, cpk + hk, ppk - hpk, ppk + hpk  # inf - inf: NaN
     return BatchCapability(
         cp=cp, cpk=cpk, cpl=cpl, cpu=cpu, pp=pp, ppk=ppk, ppl=ppl, ppu=ppu, cpm=cpm,
-        cp_lo=cp_lo, cp_hi=cp_hi, cpk_lo=cpk - hk, cpk_hi=cpk + hk, pp_lo=pp_lo, pp_hi=pp_hi,
-        ppk_lo=ppk - hpk, ppk_hi=ppk + hpk, ppm_within=ppm_w, ppm_overall=ppm_o, ci_level=float(ci_level),
+        cp_lo=cp_lo, cp_hi=cp_hi, cpk_lo=cpk_lo, cpk_hi=cpk_hi, pp_lo=pp_lo, pp_hi=pp_hi,
+        ppk_lo=ppk_lo, ppk_hi=ppk_hi, ppm_within=ppm_w, ppm_overall=ppm_o, ci_level=float(ci_level),
     )
