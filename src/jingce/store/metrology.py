@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
-from jingce.errors import ConflictError, InvalidInputError, NotFoundError
+from jingce.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from jingce.model import Calibration, CalibrationResult, Instrument, InstrumentKind, Lab, Role, ScopeEntry
 from jingce.store import audit
 from jingce.store import tables as t
@@ -72,6 +72,23 @@ class MetrologyMixin(StoreBase):
         self._require_role(actor, Role.REGULATOR)
         values = self._row(lab, exclude=("id", "scope")) | {"scope": [s.model_dump(mode="json") for s in lab.scope]}
         return self._insert(t.lab, lab, "lab code", values=values)
+
+    def add_scope_entry(self, actor: Actor, lab_id: int, entry: ScopeEntry) -> Lab:
+        """Append a line to a lab's published scope (the lab's own users, the regulator or the
+        admin); returns the lab. An identical line already there is not added twice."""
+        with self._write() as conn:
+            row = conn.execute(select(t.lab).where(t.lab.c.id == lab_id)).first()
+            if row is None:
+                raise NotFoundError(f"lab {lab_id} not found", field="lab_id")
+            if not (actor.is_admin or actor.is_regulator or (actor.role is Role.LAB and row.tenant_id == actor.tenant_id)):
+                raise PermissionDeniedError("only the lab itself, the regulator or the admin may change its scope",
+                                            field="lab_id")
+            line = entry.model_dump(mode="json")
+            scope = list(row.scope or [])
+            if line not in scope:
+                conn.execute(update(t.lab).where(t.lab.c.id == lab_id).values(scope=[*scope, line]))
+            row = conn.execute(select(t.lab).where(t.lab.c.id == lab_id)).first()
+        return self._lab_model(row)
 
     def _lab_model(self, row) -> Lab:
         return self._model(Lab, row, scope=tuple(ScopeEntry(**s) for s in row.scope))

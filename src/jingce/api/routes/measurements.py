@@ -7,9 +7,10 @@ import hashlib
 
 import pyarrow as pa
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from jingce.api.deps import get_actor, get_store
+from jingce.api.routes._params import Id
 from jingce.errors import FormatError
 from jingce.model.batch import STAGES, TIME
 from jingce.store import Actor, Store
@@ -19,7 +20,9 @@ MAX_BATCH = 200_000
 
 
 class MeasurementIn(BaseModel):
-    """One value in a batch; the fields of the jingce CSV layout."""
+    """One value in a batch; the fields of the jingce CSV layout (numbers must be finite)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     enterprise: str = Field(min_length=1, max_length=64)
     site: str | None = Field(None, max_length=64)
@@ -41,6 +44,8 @@ class MeasurementIn(BaseModel):
 
 
 class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     measurements: list[MeasurementIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
@@ -90,7 +95,7 @@ class ValuesOut(BaseModel):
 
 
 @router.get("/characteristics/{characteristic_id}/values", response_model=ValuesOut)
-def values(characteristic_id: int, start: dt.datetime | None = None, end: dt.datetime | None = None,
+def values(characteristic_id: Id, start: dt.datetime | None = None, end: dt.datetime | None = None,
            stage: str | None = Query(None, pattern="^(" + "|".join(STAGES) + ")$"),
            serial: str | None = Query(None, max_length=128), limit: int = Query(100_000, ge=1, le=1_000_000),
            actor: Actor = Depends(get_actor), store: Store = Depends(get_store)):

@@ -1,4 +1,4 @@
-"""Instruments, calibrations, the calibration chain, labs, alarms."""
+"""Instruments, calibrations, the calibration chain, labs and their scopes, alarms."""
 
 from __future__ import annotations
 
@@ -10,32 +10,91 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from jingce.api.deps import get_actor, get_store
+from jingce.api.routes._params import MAX_ID, Id, OptionalId, RequestModel, require_role
 from jingce.errors import FormatError
-from jingce.model import Calibration, Instrument, Lab
-from jingce.services import views
+from jingce.model import Calibration, CalibrationResult, Instrument, InstrumentKind, Lab, Role, ScopeEntry
+from jingce.services import views, views_registry
 from jingce.store import Actor, Store
 
 router = APIRouter(tags=["metrology"])
+CODE = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+BIG = 1e12
+
+
+class InstrumentIn(RequestModel):
+    """An instrument or standard of the acting tenant (the admin may name ``tenant_id``)."""
+
+    tenant_id: int | None = Field(None, ge=1, le=MAX_ID)
+    code: str = Field(min_length=1, max_length=64, pattern=CODE)
+    name: str = Field(min_length=1, max_length=256)
+    kind: InstrumentKind = InstrumentKind.WORKING
+    quantity: str = Field("length", min_length=1, max_length=64)
+    unit: str = Field("mm", min_length=1, max_length=32)
+    range_min: float | None = Field(None, ge=-BIG, le=BIG)
+    range_max: float | None = Field(None, ge=-BIG, le=BIG)
+    resolution: float | None = Field(None, gt=0, le=BIG)
+    mpe: float | None = Field(None, gt=0, le=BIG)
+    uncertainty: float | None = Field(None, gt=0, le=BIG)
+    lab_id: int | None = Field(None, ge=1, le=MAX_ID)
+    enterprise_id: int | None = Field(None, ge=1, le=MAX_ID)
+    calibration_interval_days: int | None = Field(None, ge=1, le=36_500)
+
+
+class CalibrationIn(RequestModel):
+    instrument_id: int = Field(ge=1, le=MAX_ID)
+    lab_id: int = Field(ge=1, le=MAX_ID)
+    certificate_no: str = Field(min_length=1, max_length=128)
+    calibrated_at: dt.datetime
+    valid_until: dt.datetime
+    result: CalibrationResult = CalibrationResult.PASS
+    error_as_found: float | None = Field(None, ge=-BIG, le=BIG)
+    error_as_left: float | None = Field(None, ge=-BIG, le=BIG)
+    expanded_uncertainty: float = Field(gt=0, le=BIG)
+    coverage_factor: float = Field(2.0, gt=0, le=100)
+    coverage_probability: float | None = Field(0.95, gt=0, lt=1)
+    unit: str = Field("mm", min_length=1, max_length=32)
+    standard_ids: list[int] = Field(default_factory=list, max_length=100)
+
+
+class ScopeEntryIn(RequestModel):
+    quantity: str = Field(min_length=1, max_length=64)
+    range_min: float = Field(ge=-BIG, le=BIG)
+    range_max: float = Field(ge=-BIG, le=BIG)
+    unit: str = Field("mm", min_length=1, max_length=32)
+    cmc_absolute: float = Field(ge=0, le=BIG)
+    cmc_relative: float = Field(0.0, ge=0, le=1)
+    method: str | None = Field(None, max_length=256)
 
 
 @router.get("/instruments", response_model=list[Instrument])
-def instruments(enterprise_id: int | None = None, actor: Actor = Depends(get_actor), store: Store = Depends(get_store)):
+def instruments(enterprise_id: OptionalId = None, actor: Actor = Depends(get_actor),
+                store: Store = Depends(get_store)):
     return store.list_instruments(actor, enterprise_id=enterprise_id)
 
 
+@router.post("/instruments", response_model=Instrument, status_code=201)
+def add_instrument(body: InstrumentIn, actor: Actor = Depends(get_actor), store: Store = Depends(get_store)):
+    """Register an instrument (enterprise admins and labs for their own tenant; standards only by labs)."""
+    require_role(actor, Role.ENTERPRISE_ADMIN, Role.LAB)
+    return views_registry.register_instrument(store, actor, body.model_dump())
+
+
 @router.get("/instruments/{instrument_id}", response_model=Instrument)
-def instrument(instrument_id: int, actor: Actor = Depends(get_actor), store: Store = Depends(get_store)):
+def instrument(instrument_id: Id, actor: Actor = Depends(get_actor), store: Store = Depends(get_store)):
     return store.get_instrument(actor, instrument_id)
 
 
 @router.get("/instruments/{instrument_id}/calibrations", response_model=list[Calibration])
-def calibrations(instrument_id: int, actor: Actor = Depends(get_actor), store: Store = Depends(get_store)):
+def calibrations(instrument_id: Id, actor: Actor = Depends(get_actor), store: Store = Depends(get_store)):
     return store.calibrations(actor, instrument_id)
 
 
 @router.post("/calibrations", response_model=Calibration, status_code=201)
-def add_calibration(body: Calibration, actor: Actor = Depends(get_actor), store: Store = Depends(get_store)):
-    return store.add_calibration(actor, body)
+def add_calibration(body: CalibrationIn, actor: Actor = Depends(get_actor), store: Store = Depends(get_store)):
+    """Record a calibration certificate issued by a lab (acting as that lab, or admin)."""
+    require_role(actor, Role.LAB)
+    fields = body.model_dump()
+    return store.add_calibration(actor, Calibration(**fields | {"standard_ids": tuple(fields["standard_ids"])}))
 
 
 class ChainNodePublic(BaseModel):
@@ -93,7 +152,7 @@ class ChainPublic(BaseModel):
 
 
 @router.get("/instruments/{instrument_id}/chain", response_model=ChainPublic, response_model_by_alias=True)
-def chain(instrument_id: int, at: dt.datetime | None = None, actor: Actor = Depends(get_actor),
+def chain(instrument_id: Id, at: dt.datetime | None = None, actor: Actor = Depends(get_actor),
           store: Store = Depends(get_store)):
     """The calibration chain behind an instrument at a time, up to the national standards."""
     if at is not None and at.tzinfo is None:
@@ -114,8 +173,16 @@ def labs(actor: Actor = Depends(get_actor), store: Store = Depends(get_store)):
 
 
 @router.get("/labs/{lab_id}", response_model=Lab)
-def lab(lab_id: int, actor: Actor = Depends(get_actor), store: Store = Depends(get_store)):
+def lab(lab_id: Id, actor: Actor = Depends(get_actor), store: Store = Depends(get_store)):
     return store.get_lab(actor, lab_id)
+
+
+@router.post("/labs/{lab_id}/scope", response_model=Lab, status_code=201)
+def add_scope_entry(lab_id: Id, body: ScopeEntryIn, actor: Actor = Depends(get_actor),
+                    store: Store = Depends(get_store)):
+    """Publish a line of a lab's accredited scope (the lab itself, the regulator or the admin)."""
+    require_role(actor, Role.LAB, Role.REGULATOR)
+    return store.add_scope_entry(actor, lab_id, ScopeEntry(**body.model_dump()))
 
 
 class AlarmPublic(BaseModel):
@@ -133,7 +200,7 @@ class AlarmPublic(BaseModel):
 
 
 @router.get("/alarms", response_model=list[AlarmPublic])
-def alarms(enterprise_id: int | None = None, characteristic_id: int | None = None, open_only: bool = False,
+def alarms(enterprise_id: OptionalId = None, characteristic_id: OptionalId = None, open_only: bool = False,
            limit: int = Query(200, ge=1, le=10_000), actor: Actor = Depends(get_actor),
            store: Store = Depends(get_store)):
     return [AlarmPublic(**dataclasses.asdict(a)) for a in store.alarms(
@@ -141,5 +208,5 @@ def alarms(enterprise_id: int | None = None, characteristic_id: int | None = Non
 
 
 @router.post("/alarms/{alarm_id}/acknowledge", status_code=204)
-def acknowledge(alarm_id: int, actor: Actor = Depends(get_actor), store: Store = Depends(get_store)) -> None:
+def acknowledge(alarm_id: Id, actor: Actor = Depends(get_actor), store: Store = Depends(get_store)) -> None:
     store.acknowledge_alarm(actor, alarm_id)

@@ -22,6 +22,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from jingce.api.deps import get_actor, get_store
+from jingce.api.routes._params import Id, OptionalId
 from jingce.services import views
 from jingce.store import Actor, Store
 
@@ -212,7 +213,7 @@ class RegionEnterprise(BaseModel):
 
 
 @router.get("/characteristics/{characteristic_id}/chart", response_model=ChartPublic, response_class=JSONView)
-def chart(characteristic_id: int, chart: Literal["auto", "imr", "xbar_r", "xbar_s"] = "auto",
+def chart(characteristic_id: Id, chart: Literal["auto", "imr", "xbar_r", "xbar_s"] = "auto",
           subgroup_size: int | None = Query(None, ge=1, le=25), start: dt.datetime | None = None,
           end: dt.datetime | None = None, limit: int = Query(100_000, ge=1, le=1_000_000),
           actor: Actor = Depends(get_actor), store: Store = Depends(get_store)):
@@ -224,7 +225,7 @@ def chart(characteristic_id: int, chart: Literal["auto", "imr", "xbar_r", "xbar_
 
 
 @router.get("/dashboard/enterprise", response_model=EnterpriseDashboard, response_class=JSONView)
-def enterprise_dashboard(enterprise_id: int | None = None, actor: Actor = Depends(get_actor),
+def enterprise_dashboard(enterprise_id: OptionalId = None, actor: Actor = Depends(get_actor),
                          store: Store = Depends(get_store)):
     """Characteristics with capability traffic lights (green Cpk >= 1.33, yellow 1.00-1.33, red
     below, grey with too few values), open alarms, instruments due for calibration."""
@@ -241,7 +242,7 @@ def region_dashboard(chain: str | None = Query(None, max_length=128), start: dt.
 
 @router.get("/dashboard/region/enterprises/{enterprise_id}", response_model=RegionEnterprise,
             response_class=JSONView)
-def region_enterprise(enterprise_id: int, start: dt.date | None = None, end: dt.date | None = None,
+def region_enterprise(enterprise_id: Id, start: dt.date | None = None, end: dt.date | None = None,
                       actor: Actor = Depends(get_actor), store: Store = Depends(get_store)):
     """One enterprise's indicators and per-characteristic summary rows (regulator and admin only)."""
     return JSONView(views.region_enterprise(store, actor, enterprise_id, start=start, end=end))

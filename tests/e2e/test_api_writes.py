@@ -1,0 +1,177 @@
+"""Registry writes over HTTP: role checks, tenancy (another tenant's ids give 404 and change
+nothing), bounded request models and the pinned error shape naming the field."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e import test_api
+from tests.e2e.test_api import assert_error_shape, client
+
+world = test_api.world  # the fixture
+
+
+def admin_client(w):
+    from jingce.api.security import issue_token
+
+    c = client(w, None)
+    c.headers["Authorization"] = f"Bearer {issue_token(w.app.state.secret, w.admin.user_id, 'admin', 600)}"
+    return c
+
+
+def test_enterprise_admin_builds_its_registry(world):
+    c = client(world, "c")
+    cid = world.ent["C"].id
+    site = c.post(f"/api/v1/enterprises/{cid}/sites", json={"code": "P2", "name": "second plant",
+                                                            "timezone": "Asia/Harbin"})
+    assert site.status_code == 201 and site.json()["enterprise_id"] == cid
+    assert {s["code"] for s in c.get(f"/api/v1/enterprises/{cid}/sites").json()} == {"P1", "P2"}
+    prod = c.post("/api/v1/products", json={"enterprise_id": cid, "part_number": "HUB", "name": "wheel hub"})
+    assert prod.status_code == 201
+    pid = prod.json()["id"]
+    ch = c.post("/api/v1/characteristics", json={"product_id": pid, "key": "BORE", "nominal": 50.0,
+                                                 "lower_limit": 49.99, "upper_limit": 50.01, "kind": "diameter"})
+    assert ch.status_code == 201 and ch.json()["kind"] == "diameter"
+    plan = c.post(f"/api/v1/products/{pid}/plans", json={"name": "final", "items": [
+        {"characteristic_id": ch.json()["id"], "stage": "final", "sample_size": 5, "frequency": "1/shift"}]})
+    assert plan.status_code == 201 and plan.json()["items"][0]["stage"] == "final"
+    assert [p["name"] for p in c.get(f"/api/v1/products/{pid}/plans").json()] == ["final"]
+    assert c.post("/api/v1/parts", json={"product_id": pid, "serial": "H1"}).status_code == 201
+    assert_error_shape(c.post("/api/v1/parts", json={"product_id": pid, "serial": "H1"}), 409, "conflict")
+    bom = c.post(f"/api/v1/products/{pid}/bom", json={"child_product_id": world.ring.id, "quantity": 2})
+    assert bom.status_code == 201 and bom.json()["parent_product_id"] == pid
+    # as-built: the supplier's ring R3 (shared with C) goes into hub H1
+    link = {"assembly_product_id": pid, "assembly_serial": "H1", "component_product_id": world.ring.id,
+            "component_serial": "R3", "position": "inner"}
+    first = c.post("/api/v1/assemblies", json=link)
+    assert first.status_code == 201 and first.json()["created"] is True
+    assert c.post("/api/v1/assemblies", json=link).json()["created"] is False  # idempotent
+    lineage = c.get("/api/v1/parts/H1/lineage").json()
+    assert [n["serial"] for n in lineage["nodes"]] == ["H1", "R3"]
+    err = assert_error_shape(c.post("/api/v1/assemblies", json=link | {"component_serial": "R99"}), 404,
+                             "not_found")
+    assert err["details"]["field"] == "component_serial"
+    inst = c.post("/api/v1/instruments", json={"code": "C-BORE", "name": "bore gauge", "enterprise_id": cid,
+                                               "mpe": 0.002})
+    assert inst.status_code == 201 and inst.json()["tenant_id"] == world.tenants["C"].id
+
+
+def test_roles(world):
+    cid = world.ent["C"].id
+    # enterprise users ingest measurements but do not change the registry; labs and the regulator neither
+    for user in ("s", "lab", "reg"):
+        u = client(world, user)
+        assert_error_shape(u.post("/api/v1/products", json={"enterprise_id": cid, "part_number": "N",
+                                                            "name": "n"}), 403, "permission_denied")
+        assert_error_shape(u.post(f"/api/v1/enterprises/{cid}/sites", json={"code": "Q", "name": "q"}), 403,
+                           "permission_denied")
+    assert_error_shape(client(world, "c").post("/api/v1/enterprises", json={
+        "tenant_id": world.tenants["C"].id, "code": "C2", "name": "n"}), 403, "permission_denied")
+    made = admin_client(world).post("/api/v1/enterprises", json={"tenant_id": world.tenants["C"].id, "code": "C2",
+                                                                 "name": "C second", "industry_chain": "bearings"})
+    assert made.status_code == 201
+    # only labs register standards; only labs record calibrations
+    assert_error_shape(client(world, "c").post("/api/v1/instruments", json={
+        "code": "C-STD", "name": "s", "kind": "national_standard"}), 403, "permission_denied")
+    assert_error_shape(client(world, "c").post("/api/v1/calibrations", json={
+        "instrument_id": world.gauge_c.id, "lab_id": world.lab.id, "certificate_no": "FAKE",
+        "calibrated_at": "2026-01-01T00:00:00Z", "valid_until": "2027-01-01T00:00:00Z",
+        "expanded_uncertainty": 0.001}), 403, "permission_denied")
+    lab = client(world, "lab")
+    cal = lab.post("/api/v1/calibrations", json={
+        "instrument_id": world.gauge_c.id, "lab_id": world.lab.id, "certificate_no": "L-1",
+        "calibrated_at": "2026-01-01T00:00:00Z", "valid_until": "2027-06-01T00:00:00Z",
+        "expanded_uncertainty": 0.001, "standard_ids": [world.lab_std.id]})
+    assert cal.status_code == 201 and cal.json()["standard_ids"] == [world.lab_std.id]
+
+
+def test_lab_scope(world):
+    lab = client(world, "lab")
+    r = lab.post(f"/api/v1/labs/{world.lab.id}/scope", json={"quantity": "angle", "range_min": 0,
+                                                             "range_max": 360, "unit": "deg", "cmc_absolute": 0.001})
+    assert r.status_code == 201 and [s["quantity"] for s in r.json()["scope"]] == ["length", "angle"]
+    assert len(lab.post(f"/api/v1/labs/{world.lab.id}/scope", json={
+        "quantity": "angle", "range_min": 0, "range_max": 360, "unit": "deg", "cmc_absolute": 0.001}
+    ).json()["scope"]) == 2  # the same line twice is kept once
+    assert_error_shape(lab.post(f"/api/v1/labs/{world.nmi.id}/scope", json={
+        "quantity": "mass", "range_min": 0, "range_max": 1, "unit": "kg", "cmc_absolute": 1e-6}), 403,
+        "permission_denied")  # another lab's scope
+    assert_error_shape(client(world, "c").post(f"/api/v1/labs/{world.lab.id}/scope", json={
+        "quantity": "mass", "range_min": 0, "range_max": 1, "unit": "kg", "cmc_absolute": 1e-6}), 403,
+        "permission_denied")
+    err = assert_error_shape(lab.post(f"/api/v1/labs/{world.lab.id}/scope", json={
+        "quantity": "mass", "range_min": 2, "range_max": 1, "unit": "kg", "cmc_absolute": 1e-6}), 422, "invalid_input")
+    assert err["details"]["field"] == "range_min"
+    assert len(client(world, "reg").get(f"/api/v1/labs/{world.lab.id}").json()["scope"]) == 2
+
+
+def _counts(w) -> tuple:
+    st, a = w.store, w.admin
+    return (len(st.list_products(a, w.ent["X"].id)), len(st.list_characteristics(a)),
+            len(st.list_sites(a, w.ent["X"].id)), len(st.list_instruments(a)), len(st.bom(a, w.other.id)))
+
+
+def test_other_tenants_ids_give_404_and_change_nothing(world):
+    """Every write naming another tenant's id is answered exactly as if the id did not exist."""
+    import re
+
+    c = client(world, "c")
+    xid, other, missing = world.ent["X"].id, world.other.id, 2_147_483_000
+    before = _counts(world)
+    attempts = [
+        ("/api/v1/enterprises/{e}/sites", {"code": "Z", "name": "z"}, xid),
+        ("/api/v1/products", {"enterprise_id": "{e}", "part_number": "Z", "name": "z"}, xid),
+        ("/api/v1/characteristics", {"product_id": "{p}", "key": "Z"}, other),
+        ("/api/v1/parts", {"product_id": "{p}", "serial": "Z1"}, other),
+        ("/api/v1/products/{p}/plans", {"name": "z"}, other),
+        ("/api/v1/products/{p}/bom", {"child_product_id": world.assy.id}, other),
+        (f"/api/v1/products/{world.assy.id}/bom", {"child_product_id": "{p}"}, other),
+        ("/api/v1/assemblies", {"assembly_product_id": "{p}", "assembly_serial": "X1",
+                                "component_product_id": world.assy.id, "component_serial": "A1"}, other),
+        ("/api/v1/assemblies", {"assembly_product_id": world.assy.id, "assembly_serial": "A1",
+                                "component_product_id": "{p}", "component_serial": "X1"}, other),
+        ("/api/v1/instruments", {"code": "Z-1", "name": "z", "enterprise_id": "{e}"}, xid),
+    ]
+
+    def send(url, body, ident):
+        u = url.replace("{e}", str(ident)).replace("{p}", str(ident))
+        b = {k: ident if v in ("{e}", "{p}") else v for k, v in body.items()}
+        err = assert_error_shape(c.post(u, json=b), 404, "not_found")
+        return err["details"]["field"], re.sub(r"\d+", "N", err["message"])
+
+    for url, body, ident in attempts:
+        assert send(url, body, ident) == send(url, body, missing), url
+    assert _counts(world) == before
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"product_id": 0, "key": "K"}, "product_id"),  # ids start at 1
+    ({"product_id": 2**40, "key": "K"}, "product_id"),  # beyond the id range
+    ({"product_id": 1, "key": "K" * 129}, "key"),
+    ({"product_id": 1, "key": "a/b"}, "key"),
+    ({"product_id": 1, "key": "K", "nominal": "ten"}, "nominal"),
+    ({"product_id": 1, "key": "K", "colour": "red"}, "colour"),
+    ({"product_id": 1, "key": "K", "kind": "smell"}, "kind"),
+    ({"product_id": 1, "key": "K", "lower_limit": 2, "upper_limit": 1}, "lower_limit"),
+    ({"product_id": 1, "key": "K", "unit": "parsec-per-fortnight-x"}, "unit"),
+    ({"key": "K"}, "product_id"),
+])
+def test_bad_characteristic_bodies(world, body, field):
+    n = len(world.store.list_characteristics(world.admin))
+    err = assert_error_shape(client(world, "c").post("/api/v1/characteristics", json=body), 422, "invalid_input")
+    assert err["details"]["field"] == field
+    assert len(world.store.list_characteristics(world.admin)) == n
+
+
+def test_malformed_and_non_finite_input(world):
+    c = client(world, "c")
+    for raw in (b"{", b"[]", b"null", b'{"product_id": 1, "key": "K", "nominal": NaN}'):
+        r = c.post("/api/v1/characteristics", content=raw, headers={"content-type": "application/json"})
+        assert_error_shape(r, 422, "invalid_input")
+    batch = {"measurements": [{"enterprise": "C", "part_number": "ASSY", "characteristic": "BORE", "value": 1.0,
+                               "time": "2026-04-01T08:00:00+08:00"}] * 3}
+    text = test_api.json.dumps(batch).replace('"value": 1.0', '"value": NaN', 1)
+    err = assert_error_shape(c.post("/api/v1/measurements", content=text), 422, "format_error")
+    assert err["details"]["field"] == "measurements.0.value"
+    assert_error_shape(c.get("/api/v1/products/99999999999"), 422, "invalid_input")
+    assert_error_shape(c.get("/api/v1/products/2147483647"), 404, "not_found")
