@@ -115,6 +115,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "chart.sigma_overall": ("总体标准差", "σ overall"),
     "chart.ppm": ("预计不合格 (ppm)", "Expected out of spec (ppm)"),
     "chart.ci": ("95% 置信区间", "95% confidence interval"),
+    "chart.normality": ("正态性检验 p 值", "Normality test p-value"),
     "chart.index_col": ("指数", "Index"),
     "chart.estimate": ("估计值", "Estimate"),
     "chart.center": ("中心线", "Centre line"),

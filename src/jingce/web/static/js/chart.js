@@ -12,6 +12,7 @@
   window.addEventListener("resize", () => { control.resize(); hist.resize(); });
   const CHART_NAMES = {imr: "I-MR", xbar_r: "X̄-R", xbar_s: "X̄-S"};
   const LARGE = 2000;
+  const WINDOW = 5000;
 
   const params = new URLSearchParams(location.search);
   for (const k of ["chart", "subgroup_size", "start", "end"]) {
@@ -99,8 +100,9 @@
           panels.forEach((p) => lines.push(esc(p.name) + ": <b>" + num(p.points[idx], 6) + "</b>"));
           return lines.join("<br>");
         }},
-      dataZoom: [{type: "inside", xAxisIndex: axisIdx, filterMode: "none"},
-        {type: "slider", xAxisIndex: axisIdx, bottom: 6, height: 18, filterMode: "none",
+      /* long series open on their most recent WINDOW points; the slider shows the whole series */
+      dataZoom: [{type: "inside", xAxisIndex: axisIdx, filterMode: "none", startValue: Math.max(0, n - WINDOW)},
+        {type: "slider", xAxisIndex: axisIdx, bottom: 6, height: 18, filterMode: "none", startValue: Math.max(0, n - WINDOW),
           borderColor: palette.line, fillerColor: "rgba(31,111,209,.12)"}],
     }, true);
   }
@@ -111,8 +113,6 @@
     const dens = cap.density || {x: [], y: []};
     const ch = d.characteristic || {};
     const edges = h.edges || [];
-    const width = edges.length > 1 ? edges[1] - edges[0] : 1;
-    const n = cap.n || (h.counts || []).reduce((a, b) => a + b, 0);
     const bars = (h.counts || []).map((c, i) => [edges[i], edges[i + 1], c]);
     const spec = [];
     if (ch.lower_limit !== null && ch.lower_limit !== undefined) spec.push({name: "LSL", xAxis: ch.lower_limit});
@@ -141,7 +141,7 @@
             label: {formatter: (m) => m.name, color: palette.red, fontSize: 11, position: "end"},
             lineStyle: {color: palette.red, type: "dashed", width: 1.5}, data: spec.concat(nominal)}},
         {name: "density", type: "line", showSymbol: false, smooth: true,
-          data: (dens.x || []).map((x, i) => [x, dens.y[i] * n * width]),
+          data: (dens.x || []).map((x, i) => [x, dens.y[i]]),  /* already scaled to the counts */
           lineStyle: {color: palette.brand, width: 2}},
       ],
     }, true);
@@ -149,13 +149,16 @@
 
   function capabilityRows(d) {
     const c = d.capability || {};
-    const ci = (v) => Array.isArray(v) ? "[" + fixed(v[0], 2) + ", " + fixed(v[1], 2) + "]" : "—";
+    const ci = (v) => Array.isArray(v) && v[0] !== null && v[0] !== undefined ?
+      "[" + fixed(v[0], 2) + ", " + fixed(v[1], 2) + "]" : "—";
     const rows = [
-      ["Cp", fixed(c.cp, 2), "—"], ["Cpk", fixed(c.cpk, 2), ci(c.cpk_ci)],
+      ["Cp", fixed(c.cp, 2), ci(c.cp_ci)], ["Cpk", fixed(c.cpk, 2), ci(c.cpk_ci)],
       ["Pp", fixed(c.pp, 2), "—"], ["Ppk", fixed(c.ppk, 2), ci(c.ppk_ci)],
+      ...(c.cpm !== undefined ? [["Cpm", fixed(c.cpm, 2), ""]] : []),
       [T("common.n"), c.n ?? "—", ""], [T("chart.mean"), num(c.mean, 6), ""],
       [T("chart.sigma_within"), num(c.sigma_within, 4), ""], [T("chart.sigma_overall"), num(c.sigma_overall, 4), ""],
       [T("chart.ppm"), c.ppm_overall === null || c.ppm_overall === undefined ? "—" : num(c.ppm_overall, 3), ""],
+      ...(c.normality_p !== undefined ? [[T("chart.normality"), num(c.normality_p, 3), ""]] : []),
     ];
     return rows.map((r) => '<tr><td>' + esc(r[0]) + '</td><td class="r num" data-index="' + esc(r[0]) + '"><b>' +
       esc(r[1]) + '</b></td><td class="r num">' + esc(r[2]) + "</td></tr>");
