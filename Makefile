@@ -16,9 +16,18 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## make demo: build the demo region into ./jingce-data and run the main job (embedded default)
-demo: $(STAMP)
-	$(VENV)/bin/jingce demo --data ./jingce-data
+## make demo: build the demo region into ./jingce-data (reused on a second run) and serve it on
+## http://127.0.0.1:8000 in demo mode (embedded default; only the extras the service needs)
+DEMO_STAMP := $(VENV)/.demo-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+$(DEMO_STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[web,live]"
+	rm -f $(VENV)/.demo-*
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
+	$(VENV)/bin/jingce demo --data ./jingce-data --serve --host 127.0.0.1 --port 8000
 
 ## make test: the whole test suite (unit, property, integration; PostgreSQL when JINGCE_TEST_PG_URL is set)
 test: $(STAMP)
