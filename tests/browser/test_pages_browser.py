@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from tests.browser.conftest import LONG_POINTS
-from tests.browser.world import BORE_N, series
+from tests.browser.world import ALARMS, BORE_N, series
 
 OPTION = "(id) => echarts.getInstanceByDom(document.getElementById(id)).getOption()"
 
@@ -51,10 +51,10 @@ def test_each_role_logs_in_and_sees_its_navigation(login, service, shots, user):
     assert page.url.split("?")[0].endswith(HOME[user])
     nav = page.eval_on_selector_all(".mainnav a", "els => els.map(e => e.dataset.nav)")
     assert nav == NAV[user]
+    shots(page, f"home-{user}")
     if "region" not in nav:
         page.goto(f"{service.url}/region")
         assert page.locator(".error-status").inner_text() == "403"
-    shots(page, f"home-{user}")
     assert not page.js_errors
 
 
@@ -161,7 +161,21 @@ def test_enterprise_dashboard_lights_alarms_and_due_instruments(login, service, 
     assert lights["BORE"] == "green" and lights["RUNOUT"] == "grey"  # 3 values are too few to judge
     assert page.locator("#due-table").inner_text().count("C-CMM") == 1
     assert "overdue" in page.locator("#due-table").inner_text()
+    assert page.locator("#alarm-table tbody tr[data-alarm]").count() == ALARMS
+    assert page.locator("#kpi-alarms").inner_text() == str(ALARMS)
     shots(page, "dashboard")
+    # sorting by a column, then acknowledging an alarm (a POST with the page's CSRF token)
+    codes = rows.evaluate_all("els => els.map(e => e.cells[1].innerText)")
+    page.click("#char-table th:nth-child(2)")
+    assert rows.evaluate_all("els => els.map(e => e.cells[1].innerText)") == sorted(codes, key=str.lower)
+    page.click("#char-table th:nth-child(2)")
+    assert rows.evaluate_all("els => els.map(e => e.cells[1].innerText)") == sorted(codes, key=str.lower)[::-1]
+    page.click("#alarm-table button[data-ack] >> nth=0")
+    page.wait_for_function(f"() => document.querySelectorAll('#alarm-table tr[data-alarm]').length == {ALARMS - 1}")
+    assert page.locator("#kpi-alarms").inner_text() == str(ALARMS - 1)
+    page.reload()
+    page.wait_for_selector("#char-table tbody tr[data-characteristic]")
+    assert page.locator("#alarm-table tbody tr[data-alarm]").count() == ALARMS - 1
     page.click("#char-table a:text('BORE')")
     page.wait_for_selector("#chart-page[data-loaded=true]")
     assert not page.js_errors
@@ -209,6 +223,11 @@ def test_regulator_dashboard_and_drill_down(login, service, world, shots):
     rates = chart_option(page, "rate-chart")["series"]
     assert rates[1]["data"][0] == pytest.approx(100 * api["chains"][0]["calibration_compliance"])
     assert page.locator("#enterprise-table tbody tr").count() == 3
+    bars = page.locator("#enterprise-table .dist-bar-mini")
+    assert bars.count() == 3
+    page.click("#enterprise-table th:nth-child(5)")  # out-of-control rate, ascending
+    page.click("#enterprise-table th:nth-child(5)")  # descending: C (with the shifted BORE) first
+    assert page.locator("#enterprise-table tbody tr >> nth=0").inner_text().startswith("C")
     shots(page, "region")
     page.click(f"#enterprise-table a[href='/region/enterprises/{world.region.ent['C'].id}']")
     page.wait_for_selector("#region-enterprise-page[data-loaded=true]")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-from sqlalchemy import update
+from sqlalchemy import insert, select, update
 
 from jingce.api.security import hash_password
 from jingce.model import Calibration
@@ -44,6 +44,20 @@ def bore_table(values: np.ndarray, *, key: str = "BORE", start: dt.datetime = T0
     return table.append_column("position", pa.array(range(n), pa.int64()))
 
 
+ALARMS = 2
+
+
+def _raise_alarms(st: Store, enterprise_id: int, characteristic_id: int) -> None:
+    """Two open rule alarms on BORE, as the live path would have raised them after the shift."""
+    with st.engine.begin() as conn:
+        batch = conn.execute(select(t.ingest_batch.c.id).where(t.ingest_batch.c.content_hash == h("bore"))).scalar()
+        for i, (idx, rule) in enumerate(((445, "nelson1"), (452, "nelson5"))):
+            conn.execute(insert(t.alarm).values(
+                enterprise_id=enterprise_id, characteristic_id=characteristic_id, batch_id=batch,
+                measured_at=T0 + dt.timedelta(minutes=5 * idx), value=20.02 + 0.001 * i, kind="rule", rule=rule,
+                detail="test alarm", serial=f"B{idx:06d}", raised_at=T0 + dt.timedelta(minutes=5 * idx + 1)))
+
+
 @dataclass
 class World:
     store: Store
@@ -77,6 +91,7 @@ def build_world(tmp_path, *, long_points: int = 0) -> World:
                                       expanded_uncertainty=0.001, standard_ids=(r.lab_std.id,)))
     st.ingest(a, bore_table(series(BORE_N, shift_from=440)), content_hash=h("bore"), source_format="test")
     bore = st.find_characteristic(a, "C", "ASSY", "BORE").id
+    _raise_alarms(st, r.ent["C"].id, bore)
     long_id = None
     if long_points:
         st.ingest(a, bore_table(series(long_points, seed=11), key="BORE-LONG",

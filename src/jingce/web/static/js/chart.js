@@ -191,6 +191,7 @@
       drawHistogram(d);
       fill(capBody, capabilityRows(d), 3);
       fill(vioBody, violationRows(d), 5, n ? T("chart.no_violations") : T("chart.empty"));
+      control.resize();  /* the tables beside it may have grown the row */
       root.dataset.loaded = "true";
     } catch (e) {
       failed(capBody, 3, e); failed(vioBody, 5, e);

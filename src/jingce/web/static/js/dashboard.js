@@ -13,6 +13,18 @@
 
   function setKpi(idName, v) { document.getElementById(idName).textContent = v; }
 
+  alarmBody.addEventListener("click", (ev) => {
+    const button = ev.target.closest("button[data-ack]");
+    if (!button) return;
+    button.disabled = true;
+    api("/api/v1/alarms/" + encodeURIComponent(button.dataset.ack) + "/acknowledge", {method: "POST"}).then(() => {
+      button.closest("tr").remove();
+      const left = alarmBody.querySelectorAll("tr[data-alarm]").length;
+      setKpi("kpi-alarms", left);
+      if (!left) fill(alarmBody, [], 5, T("dash.no_alarms"));
+    }).catch((e) => { button.disabled = false; button.title = e.message; button.classList.add("btn-error"); });
+  });
+
   api("/api/v1/dashboard/enterprise?enterprise_id=" + encodeURIComponent(id)).then((d) => {
     const chars = d.characteristics || [];
     const order = {red: 0, yellow: 1, grey: 2, green: 3};
@@ -34,10 +46,12 @@
       '</td><td class="r">' + (c.alarms ? '<span class="pill pill-red">' + esc(c.alarms) + "</span>" : "0") +
       "</td></tr>"), 9);
     fill(alarmBody, (d.alarms || []).map((a) =>
-      "<tr><td class=\"num\">" + esc(fmtTime(a.measured_at)) + '</td><td><a href="/characteristics/' +
-      esc(a.characteristic_id) + '">' + esc(names[a.characteristic_id] || a.characteristic || a.characteristic_id) +
-      "</a></td><td>" + esc(a.rule || a.kind || "") + '</td><td class="r num">' + num(a.value, 5) + "</td></tr>"),
-      4, T("dash.no_alarms"));
+      '<tr data-alarm="' + esc(a.id) + '"><td class="num">' + esc(fmtTime(a.measured_at)) +
+      '</td><td><a href="/characteristics/' + esc(a.characteristic_id) + '">' +
+      esc(names[a.characteristic_id] || a.characteristic || a.characteristic_id) + "</a></td><td>" +
+      esc(a.rule || a.kind || "") + '</td><td class="r num">' + num(a.value, 5) +
+      '</td><td class="r"><button type="button" class="btn btn-small" data-ack="' + esc(a.id) + '">' +
+      esc(T("dash.acknowledge")) + "</button></td></tr>"), 5, T("dash.no_alarms"));
     fill(dueBody, (d.instruments_due || []).map((i) =>
       '<tr><td><a href="/instruments/' + esc(i.id) + '">' + esc(i.code) + "</a></td><td>" + esc(i.name) +
       '</td><td class="num">' + esc(fmtDate(i.valid_until)) + '</td><td><span class="pill ' +
@@ -45,6 +59,6 @@
       "</span></td></tr>"), 4, T("dash.no_due"));
   }).catch((e) => {
     ["kpi-chars", "kpi-green", "kpi-yellow", "kpi-red", "kpi-alarms", "kpi-due"].forEach((k) => setKpi(k, "—"));
-    failed(charBody, 9, e); failed(alarmBody, 4, e); failed(dueBody, 4, e);
+    failed(charBody, 9, e); failed(alarmBody, 5, e); failed(dueBody, 4, e);
   });
 })();

@@ -73,5 +73,39 @@
   const palette = {green: "#2e8b57", yellow: "#e0b000", red: "#c62828", grey: "#9aa5b1", blue: "#1f6fd1",
     ink: "#1d2733", muted: "#66758a", line: "#dde3ea", brand: "#15396b"};
 
+  /* Click a header of a table.sortable-table to sort its rows (numbers as numbers, lights by
+     severity, "—" last); works for bodies filled later by the page's script. */
+  const LIGHT_RANK = {red: 0, yellow: 1, grey: 2, green: 3};
+  function sortKey(cell) {
+    if (!cell) return null;
+    const l = cell.querySelector("[data-light]");
+    if (l) return LIGHT_RANK[l.dataset.light] ?? 9;
+    const text = cell.innerText.trim().replace(/[ ,%]/g, "");
+    if (text === "" || text === "—") return null;
+    const x = Number(text);
+    return isNaN(x) ? cell.innerText.trim().toLowerCase() : x;
+  }
+  function sortable(table) {
+    table.tHead.addEventListener("click", (ev) => {
+      const th = ev.target.closest("th");
+      if (!th) return;
+      const col = Array.from(th.parentNode.children).indexOf(th);
+      const asc = !th.classList.contains("sorted-asc");
+      table.tHead.querySelectorAll("th").forEach((h) => h.classList.remove("sorted-asc", "sorted-desc"));
+      th.classList.add(asc ? "sorted-asc" : "sorted-desc");
+      const body = table.tBodies[0];
+      const rows = Array.from(body.rows).filter((r) => r.cells.length > 1);
+      rows.sort((a, b) => {
+        const x = sortKey(a.cells[col]), y = sortKey(b.cells[col]);
+        if (x === null || y === null) return (x === null) - (y === null);
+        const c = typeof x === typeof y ? (x < y ? -1 : x > y ? 1 : 0) : String(x).localeCompare(String(y));
+        return asc ? c : -c;
+      });
+      rows.forEach((r) => body.appendChild(r));
+    });
+    table.tHead.querySelectorAll("th").forEach((h) => h.classList.add("sortable"));
+  }
+  document.addEventListener("DOMContentLoaded", () => document.querySelectorAll("table.sortable-table").forEach(sortable));
+
   window.JC = {T, api, num, fixed, pct, esc, fmtTime, fmtDate, fill, failed, light, dateParam, lang, palette};
 })();

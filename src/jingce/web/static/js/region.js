@@ -31,13 +31,15 @@
     });
   }
 
-  function distributionBar(classes) {
+  function distributionBar(classes, mini) {
     const names = Object.keys(classes || {});
     const colors = classColors(names);
     const total = names.reduce((a, k) => a + classes[k], 0) || 1;
-    return '<div class="dist-bar">' + names.map((k, i) => classes[k] ? '<span style="flex:' + classes[k] +
-      ";background:" + colors[i] + '" title="Cpk ' + esc(k) + ": " + classes[k] + '"></span>' : "").join("") +
-      '</div><div class="dist-legend">' + names.map((k, i) => '<span><i style="background:' + colors[i] + '"></i>Cpk ' +
+    const bar = '<div class="dist-bar' + (mini ? " dist-bar-mini" : "") + '">' + names.map((k, i) => classes[k] ?
+      '<span style="flex:' + classes[k] + ";background:" + colors[i] + '" title="Cpk ' + esc(k) + ": " + classes[k] +
+      '"></span>' : "").join("") + "</div>";
+    if (mini) return bar;
+    return bar + '<div class="dist-legend">' + names.map((k, i) => '<span><i style="background:' + colors[i] + '"></i>Cpk ' +
       esc(k) + " <b>" + classes[k] + "</b> (" + Math.round((100 * classes[k]) / total) + " %)</span>").join("") + "</div>";
   }
 
@@ -92,11 +94,12 @@
           return '<tr><td><a href="/region/enterprises/' + esc(e.id) + '">' + esc(e.code) + "</a></td><td>" +
             esc(e.name) + "</td><td>" + esc(e.chain || "") + '</td><td class="r">' + esc(x.characteristics ?? "—") +
             '</td><td class="r">' + pct(x.out_of_control_rate) + '</td><td class="r">' + num(x.ppm_out_of_spec, 4) +
-            '</td><td class="r">' + pct(x.calibration_compliance) + "</td></tr>";
-        }), 7);
+            '</td><td class="r">' + pct(x.calibration_compliance) + '</td><td>' + distributionBar(x.cpk_classes, true) +
+            "</td></tr>";
+        }), 8);
         document.getElementById("region-page").dataset.loaded = "true";
       } catch (e) {
-        failed(chainBody, 6, e); failed(entBody, 7, e);
+        failed(chainBody, 6, e); failed(entBody, 8, e);
       }
     }
     form.addEventListener("submit", (ev) => { ev.preventDefault(); load(); });
