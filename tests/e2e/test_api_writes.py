@@ -154,6 +154,7 @@ def test_other_tenants_ids_give_404_and_change_nothing(world):
     ({"product_id": 1, "key": "K", "kind": "smell"}, "kind"),
     ({"product_id": 1, "key": "K", "lower_limit": 2, "upper_limit": 1}, "lower_limit"),
     ({"product_id": 1, "key": "K", "unit": "parsec-per-fortnight-x"}, "unit"),
+    ({"product_id": 1, "key": "K", "unit": "m*("}, "unit"),  # pint raises a tokenize error here
     ({"key": "K"}, "product_id"),
 ])
 def test_bad_characteristic_bodies(world, body, field):
@@ -175,3 +176,30 @@ def test_malformed_and_non_finite_input(world):
     assert err["details"]["field"] == "measurements.0.value"
     assert_error_shape(c.get("/api/v1/products/99999999999"), 422, "invalid_input")
     assert_error_shape(c.get("/api/v1/products/2147483647"), 404, "not_found")
+
+
+def test_batch_row_rules_match_the_documented_model(world):
+    """The batch is validated as a typed dict (fast); it must have the documented model's fields
+    and accept and refuse the same values."""
+    from jingce.api.routes import measurements as m
+
+    assert set(m._Row.__annotations__) == set(m.MeasurementIn.model_fields)
+    spec = world.app.openapi()["paths"]["/api/v1/measurements"]["post"]["requestBody"]["content"]["application/json"]
+    assert set(spec["schema"]["properties"]["measurements"]["items"]["properties"]) == set(m.MeasurementIn.model_fields)
+    good = {"enterprise": "C", "part_number": "P", "characteristic": "K", "value": 1.0, "time": "2026-01-01T00:00:00Z"}
+    cases = [good, good | {"value": "1.5"}, good | {"unit": "m*("}, good | {"serial": "s" * 129}, good | {"x": 1},
+             good | {"time": "yesterday"}, {k: v for k, v in good.items() if k != "value"}, good | {"site": None},
+             good | {"enterprise": ""}, good | {"nominal": 1e400},
+             *({kk: v for kk, v in good.items() if kk != k} for k in good)]  # each required field missing
+    for row in cases:
+        try:
+            m.MeasurementIn.model_validate(row)
+            model_ok = True
+        except ValueError:
+            model_ok = False
+        try:
+            m._BATCH.validate_python({"measurements": [row]})
+            fast_ok = True
+        except ValueError:
+            fast_ok = False
+        assert model_ok == fast_ok, row

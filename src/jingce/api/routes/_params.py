@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated
 
 from fastapi import Path, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from jingce.errors import PermissionDeniedError
 from jingce.model import Role
+from jingce.model.units import parse_unit
 from jingce.store import Actor
 
 MAX_ID = 2_147_483_647
@@ -30,3 +32,16 @@ def require_role(actor: Actor, *roles: Role) -> None:
     if not actor.is_admin and actor.role not in roles:
         allowed = ", ".join(r.value for r in (*roles, Role.ADMIN))
         raise PermissionDeniedError(f"role {actor.role.value} may not do this (needs {allowed})", field="role")
+
+
+@lru_cache(maxsize=4096)
+def _unit(v: str) -> str:
+    try:
+        parse_unit(v)
+    except Exception:  # noqa: BLE001 - pint raises more than ValueError (tokenize errors) on odd strings
+        raise ValueError(f"unknown unit {v!r}") from None
+    return v
+
+
+UnitStr = Annotated[str, Field(min_length=1, max_length=32), AfterValidator(_unit)]
+"""A unit pint knows (``mm``, ``µm``, ``N·m``); anything else is a 422 naming the field."""

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from jingce.api.deps import get_actor, get_store
-from jingce.api.routes._params import MAX_ID, Id, OptionalId, RequestModel, require_role
+from jingce.api.routes._params import MAX_ID, Id, OptionalId, RequestModel, UnitStr, require_role
 from jingce.errors import FormatError
 from jingce.model import Calibration, CalibrationResult, Instrument, InstrumentKind, Lab, Role, ScopeEntry
 from jingce.services import views, views_registry
@@ -29,7 +29,7 @@ class InstrumentIn(RequestModel):
     name: str = Field(min_length=1, max_length=256)
     kind: InstrumentKind = InstrumentKind.WORKING
     quantity: str = Field("length", min_length=1, max_length=64)
-    unit: str = Field("mm", min_length=1, max_length=32)
+    unit: UnitStr = "mm"
     range_min: float | None = Field(None, ge=-BIG, le=BIG)
     range_max: float | None = Field(None, ge=-BIG, le=BIG)
     resolution: float | None = Field(None, gt=0, le=BIG)
@@ -52,7 +52,7 @@ class CalibrationIn(RequestModel):
     expanded_uncertainty: float = Field(gt=0, le=BIG)
     coverage_factor: float = Field(2.0, gt=0, le=100)
     coverage_probability: float | None = Field(0.95, gt=0, lt=1)
-    unit: str = Field("mm", min_length=1, max_length=32)
+    unit: UnitStr = "mm"
     standard_ids: list[int] = Field(default_factory=list, max_length=100)
 
 
@@ -60,7 +60,7 @@ class ScopeEntryIn(RequestModel):
     quantity: str = Field(min_length=1, max_length=64)
     range_min: float = Field(ge=-BIG, le=BIG)
     range_max: float = Field(ge=-BIG, le=BIG)
-    unit: str = Field("mm", min_length=1, max_length=32)
+    unit: UnitStr = "mm"
     cmc_absolute: float = Field(ge=0, le=BIG)
     cmc_relative: float = Field(0.0, ge=0, le=1)
     method: str | None = Field(None, max_length=256)

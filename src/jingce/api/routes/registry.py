@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from jingce.api.deps import get_actor, get_store
-from jingce.api.routes._params import Id, RequestModel, require_role
+from jingce.api.routes._params import Id, RequestModel, UnitStr, require_role
 from jingce.model import (
     BomLine,
     Characteristic,
@@ -66,7 +66,7 @@ class CharacteristicIn(RequestModel):
     nominal: float | None = Field(None, ge=-1e12, le=1e12)
     lower_limit: float | None = Field(None, ge=-1e12, le=1e12)
     upper_limit: float | None = Field(None, ge=-1e12, le=1e12)
-    unit: str = Field("mm", min_length=1, max_length=32)
+    unit: UnitStr = "mm"
     kind: CharacteristicKind = CharacteristicKind.SIZE
     criticality: Criticality = Criticality.MAJOR
 
