@@ -275,3 +275,15 @@ def test_static_files_are_vendored_and_no_page_loads_from_elsewhere(world):
         assert c.get(f"/static/{name}").status_code == 200, name
     for path in (WEB / "templates").glob("*.html"):
         assert not re.search(r'(src|href)="(https?:)?//', path.read_text()), path.name
+
+
+def test_instrument_list_shows_validity_and_only_visible_instruments(world):
+    c = login(world, "c")
+    html = c.get("/instruments?lang=en").text
+    rows = dict(re.findall(r'<a href="/instruments/\d+">([\w-]+)</a>.*?<span class="pill[^"]*">([^<]+)</span>',
+                           html, re.S))
+    assert rows == {"C-CMM": "expired", "LAB-GB": "valid", "NAT-LEN": "realises the SI unit"}
+    assert "X-MIC" not in html and "3 in total" in html
+    found = c.get("/instruments?q=cmm&lang=en").text
+    assert "C-CMM" in found and "LAB-GB" not in found and "1 in total" in found
+    assert "X-MIC" in login(world, "x").get("/instruments").text

@@ -153,6 +153,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "parts.ambiguous": ("序列号不唯一，请同时给出零件号", "The serial is ambiguous: give the part number too"),
     # instruments
     "inst.title": ("计量器具与标准", "Instruments and standards"),
+    "inst.count": ("共 {n} 台", "{n} in total"),
+    "inst.realises": ("复现 SI 单位", "realises the SI unit"),
     "inst.quantity": ("量", "Quantity"),
     "inst.range": ("测量范围", "Range"),
     "inst.holder": ("所属", "Held by"),

@@ -244,10 +244,6 @@ def lineage_page(request: Request, serial: str, part_number: str | None = Query(
 # -- instruments ------------------------------------------------------------------------------
 
 
-def _latest(cals):
-    return max(cals, key=lambda c: c.calibrated_at) if cals else None
-
-
 @router.get("/instruments")
 def instruments_page(request: Request, q: str | None = Query(None, max_length=64),
                      page: int = Query(1, ge=1, le=100_000)) -> Response:
@@ -262,9 +258,10 @@ def instruments_page(request: Request, q: str | None = Query(None, max_length=64
     now = dt.datetime.now(dt.UTC)
     labs = {lab.id: lab for lab in store.list_labs(actor)}
     ents = {e.id: e for e in store.list_enterprises(actor)}
+    latest = store.latest_calibrations(actor, [i.id for i in shown], now)
     rows = []
     for inst in shown:
-        last = _latest(store.calibrations(actor, inst.id))
+        last = latest.get(inst.id)
         holder = labs[inst.lab_id].name if inst.lab_id in labs else (
             ents[inst.enterprise_id].name if inst.enterprise_id in ents else "—")
         rows.append({"inst": inst, "last": last, "holder": holder,
