@@ -280,6 +280,28 @@ def test_spark_plan_of_rows(spark, edge):
 
 
 @pytest.mark.spark
+def test_spark_plan_of_files(spark, demo, edge, tmp_path):
+    """The files plan (no shuffle: each task reads whole enterprises' files) gives the same results,
+    respects tenancy, and writes the same summaries."""
+    from jingce.engine.spark import SparkEngine
+
+    files = SparkEngine("local[2]", session=spark.session, partitions=3, plan="files")
+    for st in (edge.store, demo):
+        for op in ("characteristic_summary", "daily_summaries", "subgroup_summaries"):
+            assert_same(reference(st, op), getattr(files, op)(st, st.bootstrap()), what=op)
+    assert_same(reference(edge.store, "characteristic_summary", actor=edge.c),
+                files.characteristic_summary(edge.store, edge.c), what="tenancy")
+    bins, _, _ = files.file_bins(demo, demo.bootstrap(), partitions=3)
+    assert len(bins) == 3 and sorted(e for b in bins for e, _ in b) == list(
+        demo.lake_inputs(demo.bootstrap()).enterprises)
+    run = analyse_region(demo, demo.bootstrap(), files)
+    assert run.status == "done"
+    view = region_view(demo, demo.bootstrap()).per_characteristic
+    assert_same(reference(demo, "characteristic_summary").select(["sigma_within", "cpk"]),
+                view.select(["sigma_within", "cpk"]), what="region view from files-plan summaries")
+
+
+@pytest.mark.spark
 def test_spark_refuses_an_unsorted_stream(spark, edge):
     """Without the sort, the streaming check in the Python workers stops the job."""
     import functools

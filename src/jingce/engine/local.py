@@ -36,19 +36,19 @@ SUMMARY_FIELDS = ("n_values", "n_subgroups", "mean", "sigma_overall", "sigma_wit
                   "alarms", "last_alarm", "cp", "cpk", "pp", "ppk", "cpk_lo", "cpk_hi", "ppm_overall")
 """Batch-summary fields of every characteristic-summary row (more are in :data:`CHARACTERISTIC_SCHEMA`)."""
 
-_SCAN = ("enterprise_id", "product_id", "characteristic_id", "measured_at", "position", "utc_offset_min", "value",
+SCAN_COLUMNS = ("enterprise_id", "product_id", "characteristic_id", "measured_at", "position", "utc_offset_min", "value",
          "nominal", "lower_limit", "upper_limit")
 _BLOCK_ROWS = 1 << 21
 
 
-def _by_enterprise(paths) -> dict[int, list[str]]:
+def by_enterprise(paths) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     for p in paths:
         out.setdefault(int(p.split("/", 1)[0].removeprefix("enterprise=")), []).append(p)
     return out
 
 
-def _in_order(table: pa.Table) -> pa.Table:
+def in_order(table: pa.Table) -> pa.Table:
     """An enterprise's rows, read file by file in month order, sorted by (characteristic, time,
     position). Each file is sorted so and months do not overlap, so a stable sort by
     characteristic is enough (a radix sort, linear); a partition of several uncompacted files
@@ -73,11 +73,11 @@ def _enterprise_tables(store: Store, actor: Actor, enterprise_ids: list[int] | N
     ``local_us`` (microseconds of the plant's wall clock). The next enterprise is read while the
     kernels work on this one (the reader releases the GIL)."""
     inputs = store.lake_inputs(actor, enterprise_ids=enterprise_ids)
-    groups = list(_by_enterprise(inputs.paths).items())
+    groups = list(by_enterprise(inputs.paths).items())
 
     def load(item):
         ent, paths = item
-        return ent, _in_order(store.scan_inputs(inputs, paths, _SCAN))
+        return ent, in_order(store.scan_inputs(inputs, paths, SCAN_COLUMNS))
 
     with ThreadPoolExecutor(1) as pool:
         nxt = pool.submit(load, groups[0]) if groups else None
@@ -87,7 +87,7 @@ def _enterprise_tables(store: Store, actor: Actor, enterprise_ids: list[int] | N
             yield ent, table
 
 
-def _analyse(table: pa.Table, params: AnalysisParams, kinds: tuple[str, ...]) -> dict[str, pa.Table]:
+def analyse_table(table: pa.Table, params: AnalysisParams, kinds: tuple[str, ...]) -> dict[str, pa.Table]:
     parts: dict[str, list[pa.Table]] = {k: [] for k in kinds}
     for block in SortedBlocks(table.to_batches(), block_rows=_BLOCK_ROWS):
         for k, t in analyse_block(block, params, kinds).items():
@@ -108,7 +108,7 @@ class LocalEngine(Engine):
         total = len(store.lake_inputs(actor, enterprise_ids=enterprise_ids).enterprises) if progress else 0
         done = 0
         for ent, table in _enterprise_tables(store, actor, enterprise_ids):
-            yield ent, _analyse(table, params, kinds)
+            yield ent, analyse_table(table, params, kinds)
             done += 1
             if progress:
                 progress(done, total)
@@ -158,7 +158,7 @@ def characteristic_summary(store: Store, actor: Actor, *, subgroup_size: int = 5
     params = AnalysisParams(subgroup_size=subgroup_size, rules=rules)
     parts = []
     for ent, table in _enterprise_tables(store, actor, enterprise_ids):
-        parts.append(_analyse(table, params, ("characteristic",))["characteristic"])
+        parts.append(analyse_table(table, params, ("characteristic",))["characteristic"])
         if progress:
             progress(ent)
     return pa.concat_tables(parts) if parts else CHARACTERISTIC_SCHEMA.empty_table()

@@ -131,6 +131,27 @@ def _map_write(batches: Iterator, writer, params: AnalysisParams, block_rows: in
     yield from flush(None)
 
 
+def _files_task(bins: Iterator, root: str, row_filter, kinds: tuple[str, ...], params: AnalysisParams,
+                writer=None) -> Iterator:
+    """A task of the ``files`` plan: for each enterprise of its bins, read the enterprise's lake
+    files (each sorted by characteristic and time) straight from the shared lake, put them in
+    (characteristic, time) order and run the kernels, exactly as the local engine does; yield the
+    result tables, or, with ``writer``, write them and yield the files written."""
+    from jingce.engine.local import SCAN_COLUMNS, analyse_table, in_order
+    from jingce.store.lake import Lake
+
+    lake = Lake(root)
+    for tasks in bins:
+        for ent, paths in tasks:
+            out = analyse_table(in_order(lake.scan(list(paths), SCAN_COLUMNS, row_filter, valid_only=True)),
+                                params, kinds)
+            if writer is None:
+                yield out
+            else:
+                n = int(out["characteristic"].column("n_values").to_numpy().sum())
+                yield file_rows(write_outputs(writer, ent, out), n)
+
+
 class _Watch:
     """Reports the progress of the jobs of one job group (completed / all tasks) from a thread."""
 
@@ -194,10 +215,15 @@ class SparkEngine(Engine):
         session already active in this process is used likewise (Spark runs one per process).
     block_rows : int
         Rows gathered per block before the kernels run (whole characteristics; memory per task).
-    plan : {"packed", "rows"}
+    plan : {"packed", "rows", "files"}
         ``packed`` (default): each input task packs the runs of one characteristic that the sorted
         lake files hold into one row (:mod:`jingce.engine.packed`), so the shuffle moves and sorts
-        runs; ``rows``: the shuffle moves and sorts every value. Results are the same.
+        runs; ``rows``: the shuffle moves and sorts every value; ``files``: no shuffle at all,
+        Spark only schedules: each task reads whole enterprises' files (already sorted by
+        characteristic and time, one per month once compacted) from the shared lake with pyarrow
+        and runs the local engine's code on them. ``files`` needs the lake at the same path on
+        every executor (docs/deploy.md); the shuffle plans read it through Spark. Results are the
+        same.
     """
 
     name = "spark"
@@ -206,8 +232,8 @@ class SparkEngine(Engine):
 
     def __init__(self, master: str = "local[2]", *, conf: dict | None = None, partitions: int | None = None,
                  session=None, block_rows: int = 1 << 20, app_name: str = "jingce", plan: str = "packed") -> None:
-        if plan not in ("packed", "rows"):
-            raise InvalidInputError("must be packed or rows", field="plan")
+        if plan not in ("packed", "rows", "files"):
+            raise InvalidInputError("must be packed, rows or files", field="plan")
         self.plan = plan
         self.master = "local[*]" if master == "spark" else master
         self.conf = dict(conf or {})
@@ -313,15 +339,48 @@ class SparkEngine(Engine):
 
     # -- the analyses -----------------------------------------------------------------------------
 
+    def file_bins(self, store, actor, enterprise_ids=None, partitions: int | None = None):
+        """The ``files`` plan's work: each visible enterprise with its lake files, dealt into
+        ``partitions`` bins of about equal bytes (largest enterprise first); with the lake root
+        and the tenancy filter the tasks apply."""
+        from jingce.engine.local import by_enterprise
+
+        inputs = store.lake_inputs(actor, enterprise_ids=enterprise_ids)
+        groups = by_enterprise(inputs.paths)
+        root = inputs.root.resolve()
+        size = {e: sum((root / p).stat().st_size for p in ps) for e, ps in groups.items()}
+        n = max(1, min(partitions or self._partitions(), len(groups)))
+        bins: list[list] = [[] for _ in range(n)]
+        load = [0] * n
+        for e in sorted(groups, key=lambda e: (-size[e], e)):
+            i = load.index(min(load))
+            bins[i].append((e, tuple(groups[e])))
+            load[i] += size[e]
+        return [b for b in bins if b], root.as_posix(), inputs.visibility.arrow_filter()
+
+    def _run_files(self, store, actor, enterprise_ids, partitions, group: str, progress, **kw) -> list:
+        bins, root, flt = self.file_bins(store, actor, enterprise_ids, partitions)
+        if not bins:
+            return []
+        fn = functools.partial(_files_task, root=root, row_filter=flt, **kw)
+        with _Watch(self.session.sparkContext, group, progress):
+            return self.session.sparkContext.parallelize(bins, len(bins)).mapPartitions(fn).collect()
+
     def _rows(self, kind, store, actor, params, enterprise_ids, progress, partitions=None) -> pa.Table:
-        df = self.sorted_frame(store, actor, enterprise_ids, partitions=partitions)
         schema = SCHEMAS[kind]
-        if df is None:
-            return schema.empty_table()
-        fn = functools.partial(_map_rows, kind=kind, params=params, block_rows=self.block_rows,
-                               packed=self.plan == "packed")
-        with _Watch(self.session.sparkContext, f"jingce-{kind}-{uuid.uuid4().hex[:8]}", progress):
-            table = df.mapInArrow(fn, spark_schema(schema)).toArrow()
+        group = f"jingce-{kind}-{uuid.uuid4().hex[:8]}"
+        if self.plan == "files":
+            outs = self._run_files(store, actor, enterprise_ids, partitions, group, progress, kinds=(kind,),
+                                   params=params)
+            table = pa.concat_tables([o[kind] for o in outs]) if outs else schema.empty_table()
+        else:
+            df = self.sorted_frame(store, actor, enterprise_ids, partitions=partitions)
+            if df is None:
+                return schema.empty_table()
+            fn = functools.partial(_map_rows, kind=kind, params=params, block_rows=self.block_rows,
+                                   packed=self.plan == "packed")
+            with _Watch(self.session.sparkContext, group, progress):
+                table = df.mapInArrow(fn, spark_schema(schema)).toArrow()
         keys = [("enterprise_id", "ascending"), ("characteristic_id", "ascending")]
         keys += {"subgroup": [("subgroup", "ascending")], "daily": [("day", "ascending")]}.get(kind, [])
         return table.cast(schema).sort_by(keys)
@@ -339,13 +398,19 @@ class SparkEngine(Engine):
     def write_summaries(self, store, actor, run_id, *, params=AnalysisParams(), enterprise_ids=None, progress=None):
         from jingce.store.summaries import SummaryFile
 
-        df = self.sorted_frame(store, actor, enterprise_ids, by="enterprise")
-        if df is None:
-            return WrittenSummaries([], 0)
-        fn = functools.partial(_map_write, writer=store.summary_writer(run_id), params=params,
-                               block_rows=self.block_rows, packed=self.plan == "packed")
-        with _Watch(self.session.sparkContext, f"jingce-write-{run_id}-{uuid.uuid4().hex[:8]}", progress):
-            rows = df.mapInArrow(fn, spark_schema(FILE_SCHEMA)).toArrow().to_pylist()
+        group = f"jingce-write-{run_id}-{uuid.uuid4().hex[:8]}"
+        if self.plan == "files":
+            outs = self._run_files(store, actor, enterprise_ids, None, group, progress, kinds=KINDS, params=params,
+                                   writer=store.summary_writer(run_id))
+            rows = pa.concat_tables(outs).to_pylist() if outs else []
+        else:
+            df = self.sorted_frame(store, actor, enterprise_ids, by="enterprise")
+            if df is None:
+                return WrittenSummaries([], 0)
+            fn = functools.partial(_map_write, writer=store.summary_writer(run_id), params=params,
+                                   block_rows=self.block_rows, packed=self.plan == "packed")
+            with _Watch(self.session.sparkContext, group, progress):
+                rows = df.mapInArrow(fn, spark_schema(FILE_SCHEMA)).toArrow().to_pylist()
         files = [SummaryFile(r["path"], r["kind"], r["enterprise_id"], r["year"], r["rows"], r["bytes"])
                  for r in sorted(rows, key=lambda r: r["path"])]
         return WrittenSummaries(files, sum(r["n_values"] for r in rows))
