@@ -234,3 +234,28 @@ def test_regulator_dashboard_and_drill_down(login, service, world, shots):
     assert "BORE" in page.locator("#summary-table").inner_text()
     shots(page, "region-enterprise")
     assert not page.js_errors
+
+
+def test_an_empty_period_says_so(login, service, world):
+    page = login("c")
+    opt = open_chart(page, service, world.bore_id, "?start=2031-01-01&end=2031-02-01")
+    assert [len(x["data"]) for x in opt["series"]] == [0, 0, 0, 0]
+    assert "No measurements in this period" in page.locator("#violations-table").inner_text()
+    assert not page.js_errors
+
+
+def test_pages_run_under_the_content_security_policy(login, service, world):
+    page = login("admin")
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    for path, ready in ((f"/characteristics/{world.bore_id}", "#chart-page[data-loaded=true]"),
+                        ("/dashboard", "#char-table tbody tr[data-characteristic]"),
+                        (f"/instruments/{world.region.gauge_c.id}", "#instrument-page[data-chain]"),
+                        ("/region", "#region-page[data-loaded=true]")):
+        response = page.goto(service.url + path)
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+        page.wait_for_selector(ready)
+    page.goto(service.url + "/dashboard")
+    page.select_option("select[name=enterprise_id]", str(world.region.ent["S"].id))  # the autosubmit script
+    page.wait_for_url(f"**/dashboard?enterprise_id={world.region.ent['S'].id}")
+    assert not violations and not page.js_errors

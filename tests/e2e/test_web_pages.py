@@ -287,3 +287,13 @@ def test_instrument_list_shows_validity_and_only_visible_instruments(world):
     found = c.get("/instruments?q=cmm&lang=en").text
     assert "C-CMM" in found and "LAB-GB" not in found and "1 in total" in found
     assert "X-MIC" in login(world, "x").get("/instruments").text
+
+
+def test_pages_carry_security_headers_and_the_api_keeps_its_own(world):
+    c = login(world, "c")
+    page = c.get("/labs")
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["cache-control"] == "no-store"
+    assert "content-security-policy" not in c.get("/api/v1/labs").headers  # the API docs page loads its CDN
+    login_page = TestClient(world.app).get("/login")
+    assert login_page.headers["x-frame-options"] == "DENY"

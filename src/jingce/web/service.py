@@ -20,6 +20,9 @@ from jingce.web import pages
 from jingce.web.session import LoginRequired, message
 
 STATIC = Path(__file__).parent / "static"
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+"""The pages load nothing from elsewhere and run no inline script (ECharts sets inline styles)."""
 
 
 def _is_api(request: Request) -> bool:
@@ -58,6 +61,18 @@ def create_service(settings: Settings | None = None, *, store: Store | None = No
     async def on_login_required(request: Request, exc: LoginRequired):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    @app.middleware("http")
+    async def page_headers(request: Request, call_next):
+        response = await call_next(request)
+        if not request.url.path.startswith("/api/"):
+            response.headers.setdefault("Content-Security-Policy", CSP)
+            response.headers.setdefault("X-Frame-Options", "DENY")
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            response.headers.setdefault("Referrer-Policy", "same-origin")
+            if response.headers.get("content-type", "").startswith("text/html"):
+                response.headers.setdefault("Cache-Control", "no-store")
+        return response
 
     app.add_exception_handler(JingceError, on_jingce)
     app.add_exception_handler(StarletteHTTPException, on_http)

@@ -117,8 +117,9 @@
     const spec = [];
     if (ch.lower_limit !== null && ch.lower_limit !== undefined) spec.push({name: "LSL", xAxis: ch.lower_limit});
     if (ch.upper_limit !== null && ch.upper_limit !== undefined) spec.push({name: "USL", xAxis: ch.upper_limit});
-    const xs = edges.concat(spec.map((s) => s.xAxis)).filter((x) => isFinite(x));
-    const lo = Math.min(...xs), hi = Math.max(...xs), pad = 0.05 * (hi - lo || 1);
+    const xs = edges.concat(spec.map((s) => s.xAxis)).filter((x) => x !== null && isFinite(x));
+    const lo = xs.length ? Math.min(...xs) : 0, hi = xs.length ? Math.max(...xs) : 1;
+    const pad = 0.05 * (hi - lo || Math.abs(hi) || 1);
     const nominal = ch.nominal !== null && ch.nominal !== undefined ? [{name: T("chart.nominal"), xAxis: ch.nominal,
       lineStyle: {color: palette.muted, type: "dotted"}}] : [];
     hist.setOption({

@@ -105,7 +105,10 @@
     });
     table.tHead.querySelectorAll("th").forEach((h) => h.classList.add("sortable"));
   }
-  document.addEventListener("DOMContentLoaded", () => document.querySelectorAll("table.sortable-table").forEach(sortable));
+  document.addEventListener("DOMContentLoaded", () => {
+    document.querySelectorAll("table.sortable-table").forEach(sortable);
+    document.querySelectorAll("select[data-autosubmit]").forEach((s) => s.addEventListener("change", () => s.form.submit()));
+  });
 
   window.JC = {T, api, num, fixed, pct, esc, fmtTime, fmtDate, fill, failed, light, dateParam, lang, palette};
 })();
