@@ -228,3 +228,36 @@ def test_json_view_encoding_round_trips():
     assert np.array_equal(np.array([v for v in body["x"] if v is not None]), x[finite])  # exact digits
     assert body["t"] == t.tolist() and body["few"] == [None, 1.5]
     assert body["name"] == "\x000:1\x00"  # a string that looks like a placeholder stays a string
+
+
+def test_store_series_equals_the_sql_read(world):
+    """Store.series (pyarrow, used by the chart) returns what Store.measurements (DuckDB) does,
+    across files whose times interleave, with the period, the limit and invalid values."""
+    st, a = world.store, world.admin
+    rng = np.random.default_rng(5)
+    for k, offset in enumerate((0, 30)):  # two batches, interleaved in time
+        n = 50
+        table = pa.table({
+            "enterprise": ["C"] * n, "part_number": ["ASSY"] * n, "serial": [f"M{k}-{i}" for i in range(n)],
+            "characteristic": ["MIX"] * n, "value": rng.standard_normal(n), "unit": ["mm"] * n,
+            "measured_at": pa.array([T0 + dt.timedelta(seconds=offset + 60 * i) for i in range(n)],
+                                    pa.timestamp("us", tz="UTC")),
+            "status": ["invalid" if i == 7 else "valid" for i in range(n)],
+            "position": pa.array(range(n), pa.int64())})
+        st.ingest(a, table, content_hash=h(f"mix-{k}"), source_format="test")
+    cid = st.find_characteristic(a, "C", "ASSY", "MIX").id
+    for kw in ({}, {"limit": 33}, {"start": T0 + dt.timedelta(minutes=5), "end": T0 + dt.timedelta(minutes=20)}):
+        for actor in (a, world.c):
+            want = st.measurements(actor, characteristic_id=cid, valid_only=True, columns=("measured_at", "value"),
+                                   **kw)
+            got = st.series(actor, cid, **kw)
+            assert got.num_rows == want.num_rows > 0
+            assert got.column("value").to_pylist() == want.column("value").to_pylist()
+            assert got.column("measured_at").to_pylist() == want.column("measured_at").to_pylist()
+    from jingce.errors import NotFoundError
+
+    with pytest.raises(NotFoundError):
+        st.series(world.x, cid)
+    od = st.find_characteristic(a, "S", "RING", "OD").id  # shared with C as a single product
+    assert st.series(world.c, od).column("value").to_pylist() == st.measurements(
+        world.c, characteristic_id=od, columns=("value",)).column("value").to_pylist() != []

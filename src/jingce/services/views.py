@@ -155,8 +155,7 @@ def chart_view(store: Store, actor: Actor, characteristic_id: int, *, chart: str
         raise InvalidInputError("must be after start", field="end")
     ch = store.get_characteristic(actor, characteristic_id)
     product = store.get_product(actor, ch.product_id)
-    table = store.measurements(actor, characteristic_id=characteristic_id, start=start, end=end, valid_only=True,
-                               columns=("measured_at", "value"), limit=limit)
+    table = store.series(actor, characteristic_id, start=start, end=end, limit=limit)
     x = np.asarray(table.column("value").to_numpy(zero_copy_only=False), dtype=float)
     t_us = np.asarray(pc.cast(table.column("measured_at"), pa.int64()).to_numpy(zero_copy_only=False), np.int64)
     frozen = store.frozen_limits(actor, [characteristic_id]).get(characteristic_id)
