@@ -74,6 +74,8 @@ def test_view_before_any_run(data):
     (["region", "--engine", "duckdb"], "JINGCE_ENGINE"),
     (["region", "--engine", "local", "--conf", "spark.x=1"], "--engine"),
     (["region", "--engine", "local[2]", "--conf", "novalue"], "--conf"),
+    (["region", "--engine", "local", "--plan", "files"], "--engine"),
+    (["region", "--engine", "local[2]", "--plan", "scatter"], "plan"),
     (["view", "--from", "March"], "--from"),
 ])
 def test_bad_options_are_refused(data, args, field):

@@ -251,7 +251,7 @@ def test_analyse_region_command_on_spark(spark, edge):
     st = edge.store
     before = len(st.analysis_runs(edge.admin))
     r = CliRunner().invoke(analyse_app, ["region", "--data", str(st.settings.data_dir), "--engine", "local[2]",
-                                         "--no-show"], env={"COLUMNS": "160"})
+                                         "--plan", "files", "--no-show"], env={"COLUMNS": "160"})
     assert r.exit_code == 0, r.output + repr(r.exception)
     runs = st.analysis_runs(edge.admin)
     assert len(runs) == before + 1 and runs[0].status == "done" and runs[0].engine == "local[2]"

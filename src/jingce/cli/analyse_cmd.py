@@ -21,7 +21,7 @@ EngineOption = typer.Option(None, "--engine", "-e",
                                  "local) / 计算引擎")
 
 
-def _engine(spec: str | None, data: Path | None, conf: list[str], partitions: int | None):
+def _engine(spec: str | None, data: Path | None, conf: list[str], partitions: int | None, plan: str | None = None):
     from jingce.engine import engine_kind, open_engine
 
     spec = spec or settings_for(data).engine
@@ -33,9 +33,9 @@ def _engine(spec: str | None, data: Path | None, conf: list[str], partitions: in
             if not sep or not key:
                 raise InvalidInputError(f"expected KEY=VALUE, got {item!r}", field="--conf")
             pairs[key.strip()] = value.strip()
-        options = {"conf": pairs, "partitions": partitions}
-    elif conf or partitions:
-        raise InvalidInputError("--conf and --partitions apply to the Spark engine only", field="--engine")
+        options = {"conf": pairs, "partitions": partitions} | ({"plan": plan} if plan else {})
+    elif conf or partitions or plan:
+        raise InvalidInputError("--conf, --partitions and --plan apply to the Spark engine only", field="--engine")
     return open_engine(spec, **options)
 
 
@@ -54,6 +54,8 @@ def region(
     rules: str = typer.Option("nelson", "--rules", help="nelson | western_electric | none / 判异规则"),
     partitions: int | None = typer.Option(None, "--partitions", help="Spark shuffle partitions / Spark 分区数"),
     conf: list[str] = typer.Option([], "--conf", help="Spark setting KEY=VALUE (repeatable) / Spark 配置"),
+    plan: str | None = typer.Option(None, "--plan", help="Spark plan: packed (default), rows, or files (no shuffle; "
+                                    "the lake at the same path on every executor) / Spark 执行方式"),
     username: str = AsOption,
     show: bool = typer.Option(True, "--show/--no-show", help="print the region view afterwards / 完成后打印地区概况"),
 ) -> None:
@@ -65,7 +67,7 @@ def region(
     actor = acting(store, username)
     ids = _enterprise_ids(store, actor, enterprise)
     params = AnalysisParams(subgroup_size=subgroup_size, rules=rules)
-    eng = _engine(engine, data, conf, partitions)
+    eng = _engine(engine, data, conf, partitions, plan)
     t0 = time.perf_counter()
     try:
         with progress() as bar:
