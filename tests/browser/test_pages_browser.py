@@ -236,11 +236,14 @@ def test_regulator_dashboard_and_drill_down(login, service, world, shots):
     assert not page.js_errors
 
 
-def test_an_empty_period_says_so(login, service, world):
+def test_date_range_and_an_empty_period(login, service, world):
     page = login("c")
     opt = open_chart(page, service, world.bore_id, "?start=2031-01-01&end=2031-02-01")
     assert [len(x["data"]) for x in opt["series"]] == [0, 0, 0, 0]
     assert "No measurements in this period" in page.locator("#violations-table").inner_text()
+    # one UTC day: values every 5 minutes from 2026-05-01 00:00, the end date included whole
+    opt = open_chart(page, service, world.bore_id, "?start=2026-05-01&end=2026-05-01")
+    assert len(opt["series"][0]["data"]) == 24 * 12
     assert not page.js_errors
 
 

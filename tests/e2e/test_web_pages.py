@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from jingce.api.security import LoginLimiter
 from jingce.model import CalibrationResult, InstrumentKind, LabLevel, QualificationState, Role
 from jingce.web import create_service
 from jingce.web.i18n import TEXT
@@ -138,7 +139,7 @@ def test_login_sets_an_httponly_lax_session_and_only_local_next(world):
 
 
 def test_wrong_password_is_refused_in_both_languages_and_rate_limited(world):
-    world.app.state.login_limiter.__init__()  # a fresh limiter: other tests log in from the same address
+    world.app.state.login_limiter = LoginLimiter()  # a fresh one: other tests log in from the same address
     c = TestClient(world.app)
     r = c.post("/login", data={"username": "c", "password": "wrong password", "csrf": login_csrf(c)})
     assert r.status_code == 401 and "用户名或密码错误" in r.text and "jingce_session" not in r.cookies
@@ -151,7 +152,7 @@ def test_wrong_password_is_refused_in_both_languages_and_rate_limited(world):
     r = c.post("/login", data={"username": "c", "password": PASSWORD, "csrf": login_csrf(c)},
                follow_redirects=False)
     assert r.status_code == 429 and "Too many failed logins" in r.text and "jingce_session" not in r.cookies
-    world.app.state.login_limiter.__init__()
+    world.app.state.login_limiter = LoginLimiter()
 
 
 def test_logout_needs_the_session_csrf_token(world):

@@ -65,9 +65,13 @@
     return '<span class="light light-' + c + '" title="' + c + '" data-light="' + c + '"></span>';
   }
 
+  /* A date input as a UTC instant: its start, or (for an end date, which the API takes as
+     exclusive) the start of the next day. */
   function dateParam(value, endOfDay) {
     if (!value) return "";
-    return value + (endOfDay ? "T23:59:59Z" : "T00:00:00Z");
+    const d = new Date(value + "T00:00:00Z");
+    if (endOfDay) d.setUTCDate(d.getUTCDate() + 1);
+    return d.toISOString().replace(".000Z", "Z");
   }
 
   const palette = {green: "#2e8b57", yellow: "#e0b000", red: "#c62828", grey: "#9aa5b1", blue: "#1f6fd1",
