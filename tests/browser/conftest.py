@@ -40,7 +40,11 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory):
+    from jingce.engine.local import LocalEngine
+    from jingce.services.region import analyse_region
+
     w = build_world(tmp_path_factory.mktemp("browser"), long_points=LONG_POINTS)
+    analyse_region(w.store, w.region.admin, LocalEngine())  # daily summaries: the region view takes periods
     yield w
     w.store.close()
 

@@ -233,6 +233,22 @@ def test_regulator_dashboard_and_drill_down(login, service, world, shots):
     page.wait_for_selector("#region-enterprise-page[data-loaded=true]")
     assert "BORE" in page.locator("#summary-table").inner_text()
     shots(page, "region-enterprise")
+    # a period (local days of the sites; the end date included): May 1st in Shanghai holds the first
+    # 16 hours of BORE, 192 values every 5 minutes
+    page.goto(f"{service.url}/region")
+    page.fill("#region-form input[name=start]", "2026-05-01")
+    page.fill("#region-form input[name=end]", "2026-05-01")
+    page.evaluate("() => { document.getElementById('region-page').dataset.loaded = ''; }")
+    page.click("#region-form button[type=submit]")
+    page.wait_for_selector("#region-page[data-loaded=true]")
+    link = page.locator(f"#enterprise-table a[href^='/region/enterprises/{world.region.ent['C'].id}']")
+    assert link.get_attribute("href").endswith("?start=2026-05-01&end=2026-05-02")
+    link.click()
+    page.wait_for_selector("#region-enterprise-page[data-loaded=true]")
+    rows = page.locator("#summary-table tbody tr").evaluate_all(
+        "els => Object.fromEntries(els.map(e => [e.cells[1].innerText, e.cells[4].innerText]))")
+    assert rows["BORE"] == "192"
+    assert "2026-05-01" in page.locator(".subtitle").inner_text()
     assert not page.js_errors
 
 

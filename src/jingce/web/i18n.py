@@ -223,6 +223,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "region.calibration_compliance": ("校准合规率", "Calibration compliance"),
     "region.drill": ("企业指标", "Enterprise indicators"),
     "region.cpk_mini": ("Cpk 分布", "Cpk distribution"),
+    "region.period": ("期间", "Period"),
     "region.indicators": ("指标", "Indicators"),
     "region.rows": ("质量特性汇总", "Characteristics summary"),
     "region.back": ("返回区域看板", "Back to the region"),

@@ -316,11 +316,14 @@ def region_page(request: Request) -> Response:
 
 
 @router.get("/region/enterprises/{enterprise_id}")
-def region_enterprise_page(request: Request, enterprise_id: int) -> Response:
+def region_enterprise_page(request: Request, enterprise_id: int, start: dt.date | None = None,
+                           end: dt.date | None = None) -> Response:
+    """One enterprise's indicators; ``start``/``end`` (end exclusive) as chosen on the region page."""
     actor = require(request, "region")
     ent = _store(request).get_enterprise(actor, enterprise_id)
-    return render(request, "region_enterprise.html", actor=actor, active="region", enterprise=ent,
-                  js_text=("region.", "dash."))
+    last_day = end - dt.timedelta(days=1) if end else None
+    return render(request, "region_enterprise.html", actor=actor, active="region", enterprise=ent, start=start,
+                  last_day=last_day, js_text=("region.", "dash."))
 
 
 def error_page(request: Request, status: int, detail: str | None = None) -> Response:

@@ -1,7 +1,7 @@
 /* Regulator pages: the region by industry chain, and one enterprise's indicators. */
 (function () {
   "use strict";
-  const {T, api, num, fixed, pct, esc, fill, failed, light, palette} = window.JC;
+  const {T, api, num, fixed, pct, esc, fill, failed, light, dateParam, palette} = window.JC;
   const LABEL = {
     chain: "common.chain", enterprises: "region.enterprises", characteristics: "region.characteristics",
     out_of_control_rate: "region.ooc_rate", ppm_out_of_spec: "region.ppm",
@@ -55,9 +55,12 @@
       const q = new URLSearchParams();
       if (form.elements.chain.value) q.set("chain", form.elements.chain.value);
       if (form.elements.start.value) q.set("start", form.elements.start.value);
-      if (form.elements.end.value) q.set("end", form.elements.end.value);
+      if (form.elements.end.value) q.set("end", dateParam(form.elements.end.value, true).slice(0, 10));  // exclusive
       try {
         const d = await api("/api/v1/dashboard/region?" + q.toString());
+        const p = new URLSearchParams();  /* the drill-down keeps the period */
+        ["start", "end"].forEach((k) => { if (q.get(k)) p.set(k, q.get(k)); });
+        const period = p.toString();
         const chains = d.chains || [];
         const classes = (d.cpk_classes || []).slice();
         chains.forEach((c) => Object.keys(c.cpk_classes || {}).forEach((k) => { if (!classes.includes(k)) classes.push(k); }));
@@ -91,7 +94,8 @@
           "</td></tr>"), 6);
         fill(entBody, (d.enterprises || []).map((e) => {
           const x = Object.assign({}, e.indicators || {}, e);
-          return '<tr><td><a href="/region/enterprises/' + esc(e.id) + '">' + esc(e.code) + "</a></td><td>" +
+          return '<tr><td><a href="/region/enterprises/' + esc(e.id) + (period ? "?" + esc(period) : "") + '">' +
+            esc(e.code) + "</a></td><td>" +
             esc(e.name) + "</td><td>" + esc(e.chain || "") + '</td><td class="r">' + esc(x.characteristics ?? "—") +
             '</td><td class="r">' + pct(x.out_of_control_rate) + '</td><td class="r">' + num(x.ppm_out_of_spec, 4) +
             '</td><td class="r">' + pct(x.calibration_compliance) + '</td><td>' + distributionBar(x.cpk_classes, true) +
@@ -112,7 +116,10 @@
     const table = document.getElementById("summary-table");
     const KPIS = ["characteristics", "values", "out_of_control_rate", "ppm_out_of_spec", "calibration_compliance",
       "instruments"];
-    api("/api/v1/dashboard/region/enterprises/" + encodeURIComponent(id)).then((d) => {
+    const here = new URLSearchParams(location.search);
+    const q = new URLSearchParams();
+    ["start", "end"].forEach((k) => { if (/^\d{4}-\d{2}-\d{2}$/.test(here.get(k) || "")) q.set(k, here.get(k)); });
+    api("/api/v1/dashboard/region/enterprises/" + encodeURIComponent(id) + "?" + q.toString()).then((d) => {
       const ind = d.indicators || {};
       kpis.innerHTML = KPIS.filter((k) => k in ind).map((k) =>
         '<div class="kpi"><div class="kpi-label">' + esc(label(k)) + '</div><div class="kpi-value">' + cell(k, ind[k]) +
