@@ -124,12 +124,12 @@ def as_table(rows: list[dict]) -> pa.Table:
 
 
 class Server:
-    def __init__(self, data: Path, port: int):
+    def __init__(self, data: Path, port: int, workers: int = 1, http: str = "auto"):
         env = dict(os.environ, JINGCE_DATA=str(data), JINGCE_DEMO="1")
         self.url = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "jingce.api:create_app", "--host", "127.0.0.1",
-             "--port", str(port), "--workers", "1", "--log-level", "warning", "--no-access-log"], env=env)
+             "--port", str(port), "--workers", str(workers), "--http", http, "--log-level", "warning", "--no-access-log"], env=env)
         deadline = time.time() + 120
         while time.time() < deadline:
             try:
@@ -211,6 +211,9 @@ def main() -> None:
     ap.add_argument("--batches", type=int, default=8, help="POSTs per round")
     ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument("--requests", type=int, default=100)
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    ap.add_argument("--http", default="auto", choices=("auto", "h11", "httptools"),
+                    help="uvicorn's HTTP parser (auto: httptools when installed)")
     ap.add_argument("--no-summaries", action="store_true")
     args = ap.parse_args()
     from jingce.settings import Settings
@@ -224,9 +227,10 @@ def main() -> None:
         log(f"prepared in {time.perf_counter() - t:.1f} s")
         floor = Store(Settings(data_dir=tmp / "floor"))
         load_actor = floor.actor("load")
-        server = Server(tmp / "served", free_port())
+        server = Server(tmp / "served", free_port(), args.workers, args.http)
         try:
-            report: dict = {"load_before": os.getloadavg()}
+            report: dict = {"load_before": os.getloadavg(), "workers": args.workers,
+                            "concurrency": args.concurrency, "http": args.http}
             api_rates, store_rates = [], []
             tok = server.token("load")
             for rnd in range(args.rounds):

@@ -91,6 +91,8 @@ _BATCH = TypeAdapter(_Batch)
 _INGEST_LOCK = threading.Lock()
 _FLOATS = ("value", "nominal", "lower_limit", "upper_limit")
 _STRINGS = tuple(k for k in MeasurementIn.model_fields if k not in (*_FLOATS, "time"))
+_ROW_SCHEMA = pa.schema([*((k, pa.string()) for k in _STRINGS), *((k, pa.float64()) for k in _FLOATS),
+                         ("time", TIME)])
 
 
 def _batch_schema() -> dict:
@@ -136,16 +138,17 @@ def _ingest(raw: bytes, actor: Actor, store: Store) -> BatchOut:
     digest = hashlib.sha256(raw).hexdigest()
     times = [r["time"] for r in rows]
     if all(t.tzinfo is not None for t in times):
-        utc, local = pa.array(times, TIME), pa.nulls(len(rows), pa.timestamp("us"))
+        table = pa.Table.from_pylist(rows, schema=_ROW_SCHEMA)  # aware times convert to UTC here
+        utc, local = table.column("time"), pa.nulls(len(rows), pa.timestamp("us"))
+        table = table.drop_columns(["time"])
     else:  # times without an offset are local times of the site (the store resolves them)
+        table = pa.Table.from_pylist(rows, schema=_ROW_SCHEMA.remove(_ROW_SCHEMA.get_field_index("time")))
         utc = pa.array([t if t.tzinfo else None for t in times], TIME)
         local = pa.array([None if t.tzinfo else t for t in times], pa.timestamp("us"))
-    table = pa.table({
-        **{k: pa.array([r.get(k) for r in rows], pa.string()) for k in _STRINGS},
-        **{k: pa.array([r.get(k) for r in rows], pa.float64()) for k in _FLOATS},
-        "measured_at": utc, "local_time": local,
-        "position": pa.array(range(len(rows)), pa.int64()), "line": pa.array(range(len(rows)), pa.int64()),
-    })
+    n = len(rows)
+    table = (table.append_column("measured_at", utc).append_column("local_time", local)
+             .append_column("position", pa.array(range(n), pa.int64()))
+             .append_column("line", pa.array(range(n), pa.int64())))
     with _INGEST_LOCK:  # the store serialises writers anyway; this also keeps its audit-anchor file writes apart
         result = store.ingest(actor, table, content_hash=digest, source_format="api", source_name="POST /measurements")
     return BatchOut(batch=result.batch, rows=result.rows, created=result.created, message=result.message())
