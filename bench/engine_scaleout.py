@@ -5,7 +5,7 @@
     python bench/engine_scaleout.py scale --values 20e6         # 1, 2, 4, 8 partitions per core
 
 ``compare`` runs, alternately and each in a fresh process, the local engine and the Spark engine
-in local mode (``local[2]``: both cores), with the packed and the plain plan. Each process runs
+in local mode (``local[2]``: both cores), with the plans named (files, packed, rows). Each process runs
 the quality summary of every characteristic (the batch part of ``jingce demo``'s region
 summary: SPC limits, capability, run rules) twice: the first run pays for cold start (imports,
 JIT, page cache), the second is the engine's steady cost. For Spark the session start is timed
@@ -42,7 +42,7 @@ SPARK_CONF = {"spark.sql.sources.parallelPartitionDiscovery.threshold": "100000"
 # -- one measured process ------------------------------------------------------------------------
 
 
-def one(engine: str, values: float, plan: str, partitions: int | None) -> dict:
+def one(engine: str, values: float, plan: str, partitions: int | None, repeat: int = 2) -> dict:
     t_import = time.perf_counter()
     from jingce.engine import AnalysisParams, open_engine
     from jingce.settings import Settings
@@ -61,11 +61,11 @@ def one(engine: str, values: float, plan: str, partitions: int | None) -> dict:
         eng.session  # noqa: B018
         out["session_s"] = time.perf_counter() - t
     runs = []
-    for _ in range(2):
+    for _ in range(repeat):
         t = time.perf_counter()
         res = eng.characteristic_summary(store, admin, params=AnalysisParams())
         runs.append(time.perf_counter() - t)
-    out |= {"first_s": runs[0], "warm_s": runs[1], "rows": res.num_rows,
+    out |= {"first_s": runs[0], "warm_s": runs[-1], "rows": res.num_rows,
             "alarms": int(sum(res.column("alarms").to_pylist()))}
     eng.close()
     return out
@@ -116,12 +116,12 @@ def measured(args: list[str]) -> dict:
     return res | {"process_s": time.perf_counter() - t, "peak_rss_gb": peak / 1e9}
 
 
-def compare(values: float, rounds: int, plans: list[str]) -> None:
+def compare(values: float, rounds: int, plans: list[str], repeat: int = 2) -> None:
     contenders = [["--engine", "local"]] + [["--engine", "spark", "--plan", p] for p in plans]
     results: dict[str, list[dict]] = {}
     for r in range(rounds):
         for c in contenders:
-            res = measured([*c, "--values", str(values)])
+            res = measured([*c, "--values", str(values), "--repeat", str(repeat)])
             key = res["engine"] if res["engine"] == "local" else f"spark-{res['plan']}"
             results.setdefault(key, []).append(res)
             print(json.dumps({"round": r, **res}), flush=True)
@@ -205,22 +205,24 @@ def main() -> None:
     o = sub.add_parser("one")
     o.add_argument("--engine", choices=["local", "spark"], required=True)
     o.add_argument("--values", type=float, default=20e6)
-    o.add_argument("--plan", default="packed")
+    o.add_argument("--plan", default="files")
     o.add_argument("--partitions", type=int, default=None)
+    o.add_argument("--repeat", type=int, default=2, help="job runs in the process (the last is 'warm')")
     c = sub.add_parser("compare")
     c.add_argument("--values", type=float, default=20e6)
     c.add_argument("--rounds", type=int, default=3)
-    c.add_argument("--plans", default="packed,rows")
+    c.add_argument("--plans", default="files,packed,rows")
+    c.add_argument("--repeat", type=int, default=2, help="job runs per process (1: no warm run; large lakes)")
     s = sub.add_parser("scale")
     s.add_argument("--values", type=float, default=20e6)
-    s.add_argument("--plan", default="packed")
+    s.add_argument("--plan", default="files")
     s.add_argument("--per-core", default="1,2,4,8")
     s.add_argument("--executors", default="1,2,4,8")
     a = p.parse_args()
     if a.cmd == "one":
-        print(json.dumps(one(a.engine, a.values, a.plan, a.partitions)))
+        print(json.dumps(one(a.engine, a.values, a.plan, a.partitions, a.repeat)))
     elif a.cmd == "compare":
-        compare(a.values, a.rounds, [x for x in a.plans.split(",") if x])
+        compare(a.values, a.rounds, [x for x in a.plans.split(",") if x], a.repeat)
     else:
         scale(a.values, [int(x) for x in a.per_core.split(",")], a.plan, [int(x) for x in a.executors.split(",")])
 

@@ -56,7 +56,7 @@ def spark():
         pytest.skip("Spark needs Java 17")
     from jingce.engine.spark import SparkEngine
 
-    engine = SparkEngine("local[2]", conf=SPARK_TEST_CONF, partitions=PARTITIONS)
+    engine = SparkEngine("local[2]", conf=SPARK_TEST_CONF, partitions=PARTITIONS, plan="packed")
     engine.session  # noqa: B018 - start it once, here
     yield engine
     engine.close()

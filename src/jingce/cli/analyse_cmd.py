@@ -54,8 +54,8 @@ def region(
     rules: str = typer.Option("nelson", "--rules", help="nelson | western_electric | none / 判异规则"),
     partitions: int | None = typer.Option(None, "--partitions", help="Spark shuffle partitions / Spark 分区数"),
     conf: list[str] = typer.Option([], "--conf", help="Spark setting KEY=VALUE (repeatable) / Spark 配置"),
-    plan: str | None = typer.Option(None, "--plan", help="Spark plan: packed (default), rows, or files (no shuffle; "
-                                    "the lake at the same path on every executor) / Spark 执行方式"),
+    plan: str | None = typer.Option(None, "--plan", help="Spark plan: files (default: no shuffle; the lake at the same path on "
+                                    "every executor), packed or rows (shuffled through Spark) / Spark 执行方式"),
     username: str = AsOption,
     show: bool = typer.Option(True, "--show/--no-show", help="print the region view afterwards / 完成后打印地区概况"),
 ) -> None:

@@ -215,15 +215,14 @@ class SparkEngine(Engine):
         session already active in this process is used likewise (Spark runs one per process).
     block_rows : int
         Rows gathered per block before the kernels run (whole characteristics; memory per task).
-    plan : {"packed", "rows", "files"}
-        ``packed`` (default): each input task packs the runs of one characteristic that the sorted
-        lake files hold into one row (:mod:`jingce.engine.packed`), so the shuffle moves and sorts
-        runs; ``rows``: the shuffle moves and sorts every value; ``files``: no shuffle at all,
-        Spark only schedules: each task reads whole enterprises' files (already sorted by
-        characteristic and time, one per month once compacted) from the shared lake with pyarrow
-        and runs the local engine's code on them. ``files`` needs the lake at the same path on
-        every executor (docs/deploy.md); the shuffle plans read it through Spark. Results are the
-        same.
+    plan : {"files", "packed", "rows"}
+        ``files`` (default): no shuffle at all; Spark only schedules. Each task reads whole
+        enterprises' lake files (sorted by characteristic and time, one per month once compacted)
+        from the shared lake with pyarrow and runs the local engine's code on them; needs the lake
+        at the same path on every executor (docs/deploy.md). The shuffle plans read the lake
+        through Spark: ``packed``, each input task packs the runs of one characteristic that the
+        sorted files hold into one row (:mod:`jingce.engine.packed`), so the shuffle moves and
+        sorts runs; ``rows``, the shuffle moves and sorts every value. Results are the same.
     """
 
     name = "spark"
@@ -231,7 +230,7 @@ class SparkEngine(Engine):
     """Progress is reported per task (a partition holds many enterprises), not per enterprise."""
 
     def __init__(self, master: str = "local[2]", *, conf: dict | None = None, partitions: int | None = None,
-                 session=None, block_rows: int = 1 << 20, app_name: str = "jingce", plan: str = "packed") -> None:
+                 session=None, block_rows: int = 1 << 20, app_name: str = "jingce", plan: str = "files") -> None:
         if plan not in ("packed", "rows", "files"):
             raise InvalidInputError("must be packed, rows or files", field="plan")
         self.plan = plan
