@@ -100,8 +100,8 @@ def login(browser, service):
         page.goto(f"{service.url}/login?lang={lang}")
         page.fill("input[name=username]", user)
         page.fill("input[name=password]", PASSWORD)
-        page.click("#login-form button[type=submit]")
-        page.wait_for_load_state("domcontentloaded")
+        with page.expect_navigation():
+            page.click("#login-form button[type=submit]")
         assert "/login" not in page.url, page.content()[:500]
         return page
 

@@ -139,7 +139,8 @@ def test_language_switch_changes_the_page(login, service, world, shots):
     assert page.get_attribute("html", "lang") == "en"
     assert page.locator(".mainnav a.active").inner_text() == "Dashboard"
     assert page.locator("#chart-heading").inner_text().startswith("Control chart and capability")
-    page.click("#lang-switch")
+    with page.expect_navigation():
+        page.click("#lang-switch")
     page.wait_for_selector("#chart-page[data-loaded=true]")
     assert page.get_attribute("html", "lang") == "zh-CN"
     assert page.locator(".mainnav a.active").inner_text() == "企业看板"
@@ -147,7 +148,8 @@ def test_language_switch_changes_the_page(login, service, world, shots):
     shots(page, "control-chart-zh")
     page.goto(f"{service.url}/labs")  # the choice is remembered
     assert page.locator("h1").inner_text() == "实验室名录"
-    page.click("#lang-switch")
+    with page.expect_navigation():
+        page.click("#lang-switch")
     assert page.locator("h1").inner_text() == "Lab directory"
 
 
@@ -236,6 +238,7 @@ def test_regulator_dashboard_and_drill_down(login, service, world, shots):
     # a period (local days of the sites; the end date included): May 1st in Shanghai holds the first
     # 16 hours of BORE, 192 values every 5 minutes
     page.goto(f"{service.url}/region")
+    page.wait_for_selector("#region-page[data-loaded=true]")  # the first load is done: no race with ours
     page.fill("#region-form input[name=start]", "2026-05-01")
     page.fill("#region-form input[name=end]", "2026-05-01")
     page.evaluate("() => { document.getElementById('region-page').dataset.loaded = ''; }")

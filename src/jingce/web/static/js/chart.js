@@ -175,12 +175,16 @@
         .join(" ") + "</td></tr>");
   }
 
+  let loading = 0;
+
   async function load() {
+    const mine = ++loading;  /* a later request supersedes this one */
     control.showLoading({text: T("common.loading"), color: palette.blue});
     const capBody = document.querySelector("#capability-table tbody");
     const vioBody = document.querySelector("#violations-table tbody");
     try {
       const d = await api("/api/v1/characteristics/" + encodeURIComponent(id) + "/chart?" + query().toString());
+      if (mine !== loading) return;
       window.jcChartData = d;
       const n = d.panels && d.panels.length ? d.panels[0].points.length : 0;
       document.getElementById("chart-heading").textContent = T("chart.title") + " · " + (CHART_NAMES[d.chart] || d.chart);
@@ -195,10 +199,11 @@
       control.resize();  /* the tables beside it may have grown the row */
       root.dataset.loaded = "true";
     } catch (e) {
+      if (mine !== loading) return;
       failed(capBody, 3, e); failed(vioBody, 5, e);
       root.dataset.loaded = "error";
     } finally {
-      control.hideLoading();
+      if (mine === loading) control.hideLoading();
     }
   }
 

@@ -51,13 +51,17 @@
     const chainBody = document.querySelector("#chain-table tbody");
     const entBody = document.querySelector("#enterprise-table tbody");
 
+    let loading = 0;
+
     async function load() {
+      const mine = ++loading;  /* a later request supersedes this one */
       const q = new URLSearchParams();
       if (form.elements.chain.value) q.set("chain", form.elements.chain.value);
       if (form.elements.start.value) q.set("start", form.elements.start.value);
       if (form.elements.end.value) q.set("end", dateParam(form.elements.end.value, true).slice(0, 10));  // exclusive
       try {
         const d = await api("/api/v1/dashboard/region?" + q.toString());
+        if (mine !== loading) return;
         const p = new URLSearchParams();  /* the drill-down keeps the period */
         ["start", "end"].forEach((k) => { if (q.get(k)) p.set(k, q.get(k)); });
         const period = p.toString();
@@ -103,6 +107,7 @@
         }), 8);
         document.getElementById("region-page").dataset.loaded = "true";
       } catch (e) {
+        if (mine !== loading) return;
         failed(chainBody, 6, e); failed(entBody, 8, e);
       }
     }
