@@ -93,6 +93,10 @@ def test_xbar_charts_frozen_limits_and_period(world, series):
     period = c.get(f"/api/v1/characteristics/{cid}/chart", params={
         "start": (T0 + dt.timedelta(minutes=10)).isoformat(), "end": (T0 + dt.timedelta(minutes=30)).isoformat()})
     assert len(period.json()["t"]) == 20
+    latest = c.get(f"/api/v1/characteristics/{cid}/chart", params={"limit": 50}).json()
+    assert latest["truncated"] and len(latest["t"]) == 50  # the latest 50 of 200
+    assert latest["t"][0] == int((T0 + dt.timedelta(minutes=150)).timestamp() * 1000)
+    assert latest["panels"][0]["points"][0] == pytest.approx(x[150])
     world.store.freeze_limits(world.admin, cid, mu=10.0, sigma=0.01, n=100, method="test")
     frozen = c.get(f"/api/v1/characteristics/{cid}/chart").json()
     assert frozen["limits_source"] == "frozen v1"

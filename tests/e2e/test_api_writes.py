@@ -203,3 +203,39 @@ def test_batch_row_rules_match_the_documented_model(world):
         except ValueError:
             fast_ok = False
         assert model_ok == fast_ok, row
+
+
+def test_fast_and_strict_batch_parsers_agree():
+    """Arrow's JSON reader parses plain batches; pydantic judges the rest. On input both accept
+    they build the same table; anything unusual goes to the strict parser."""
+    import json
+
+    import numpy as np
+
+    from jingce.api.routes import measurements as m
+
+    rng = np.random.default_rng(11)
+    rows = []
+    for i in range(300):
+        row = {"enterprise": "C", "part_number": "ASSY", "characteristic": f"K{i % 7}",
+               "value": float(rng.standard_normal() * 10.0 ** rng.integers(-6, 6)),
+               "time": ["2026-04-01T08:00:00+08:00", "2026-04-01T00:00:00.123456Z",
+                        "2026-04-01T00:00:00-05:30"][i % 3]}
+        if i % 2:
+            row |= {"serial": f"序列-{i}", "unit": ["mm", "µm", "N·m"][i % 3], "nominal": 1.0, "stage": "final"}
+        rows.append(row)
+    raw = json.dumps({"measurements": rows}, ensure_ascii=bool(rng.integers(2))).encode()
+    fast = m._fast_table(raw)
+    assert fast is not None and fast.equals(m._strict_table(raw))
+    unusual = [rows[:1] and {"measurements": [rows[0] | {"time": "2026-04-01T08:00:00"}]},  # local time
+               {"measurements": [rows[0] | {"value": "1.5"}]}, {"measurements": [rows[0] | {"unit": "m*("}]},
+               {"measurements": [rows[0] | {"serial": "x" * 129}]}, {"measurements": []},
+               {"measurements": [rows[0] | {"enterprise": ""}]}, {"measurements": [rows[0] | {"x": 1}]},
+               {"measurements": [rows[0]], "more": 1}, {"measurements": [None]}, {"measurements": None},
+               {"measurements": [{k: v for k, v in rows[0].items() if k != "value"}]}]
+    for body in unusual:
+        assert m._fast_table(json.dumps(body).encode()) is None, body
+    assert m._fast_table(b'{"measurements": [{"enterprise": "C", "enterprise": "D"}]}') is None
+    assert m._fast_table(raw + raw) is None  # two documents
+    one = json.dumps({"measurements": [rows[0] | {"value": 12345.0}]}).encode()
+    assert m._fast_table(one) is not None and m._fast_table(one.replace(b"12345.0", b"1e400")) is None  # inf

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from jingce.errors import InvalidInputError, JingceWarning, NotFoundError, PermissionDeniedError
+from jingce.kernels.capability import capability  # loaded now (it brings scipy.stats), not on the first chart
 from jingce.kernels.spc import imr, run_rules, xbar_r, xbar_s
 from jingce.model import Role
 from jingce.services.summary import CPK_CLASSES
@@ -91,8 +92,6 @@ def _capability(x: np.ndarray, ch, subgroup_size: int, sigma_within: float) -> d
     out["mean"], out["sigma_overall"] = mean, _limit(s)
     lo, hi = ch.lower_limit, ch.upper_limit
     if (lo is not None or hi is not None) and n >= 2:
-        from jingce.kernels.capability import capability
-
         m = (n // subgroup_size) * subgroup_size
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", JingceWarning)
@@ -126,6 +125,7 @@ def chart_view(store: Store, actor: Actor, characteristic_id: int, *, chart: str
     rule violations, the capability of the plotted values with histogram and fitted density.
 
     ``chart="auto"`` plots individuals (I-MR) unless ``subgroup_size`` > 1 is given (then X-bar/R).
+    Of more than ``limit`` values in the period the latest ``limit`` are shown (``truncated``).
     Limits are the characteristic's frozen limits (phase II) when it has some, else estimated
     from the values shown (phase I). Subgroups are consecutive values; an incomplete last
     subgroup is not plotted.
@@ -155,13 +155,16 @@ def chart_view(store: Store, actor: Actor, characteristic_id: int, *, chart: str
         raise InvalidInputError("must be after start", field="end")
     ch = store.get_characteristic(actor, characteristic_id)
     product = store.get_product(actor, ch.product_id)
-    table = store.series(actor, characteristic_id, start=start, end=end, limit=limit)
+    table = store.series(actor, characteristic_id, start=start, end=end)
+    total = table.num_rows
+    if total > limit:  # a chart shows the latest values of a long history
+        table = table.slice(total - limit)
     x = np.asarray(table.column("value").to_numpy(zero_copy_only=False), dtype=float)
     t_us = np.asarray(pc.cast(table.column("measured_at"), pa.int64()).to_numpy(zero_copy_only=False), np.int64)
     frozen = store.frozen_limits(actor, [characteristic_id]).get(characteristic_id)
     first, second = PANEL_NAMES[chart]
     result: dict[str, Any] = {"characteristic": _characteristic_public(ch, product.enterprise_id), "chart": chart,
-                              "subgroup_size": n_sub, "n_values": int(x.size),
+                              "subgroup_size": n_sub, "n_values": int(x.size), "truncated": total > limit,
                               "limits_source": f"frozen v{frozen.version}" if frozen else "phase_i"}
     phase = {"mu": frozen.mu, "sigma": frozen.sigma} if frozen else {}
     m = x.size // n_sub

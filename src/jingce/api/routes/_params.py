@@ -35,7 +35,7 @@ def require_role(actor: Actor, *roles: Role) -> None:
 
 
 @lru_cache(maxsize=4096)
-def _unit(v: str) -> str:
+def check_unit(v: str) -> str:
     try:
         parse_unit(v)
     except Exception:  # noqa: BLE001 - pint raises more than ValueError (tokenize errors) on odd strings
@@ -43,5 +43,5 @@ def _unit(v: str) -> str:
     return v
 
 
-UnitStr = Annotated[str, Field(min_length=1, max_length=32), AfterValidator(_unit)]
+UnitStr = Annotated[str, Field(min_length=1, max_length=32), AfterValidator(check_unit)]
 """A unit pint knows (``mm``, ``µm``, ``N·m``); anything else is a 422 naming the field."""

@@ -219,7 +219,8 @@ def chart(characteristic_id: Id, chart: Literal["auto", "imr", "xbar_r", "xbar_s
           actor: Actor = Depends(get_actor), store: Store = Depends(get_store)):
     """Control-chart data: two panels with limits and Nelson-rule violations (I-MR for single
     values, X̄-R / X̄-S for subgroups of consecutive values), the characteristic's frozen limits
-    when it has some, and capability with histogram and fitted normal density."""
+    when it has some, and capability with histogram and fitted normal density. Of more than
+    ``limit`` values in the period, the latest ``limit`` are plotted (``truncated``)."""
     return JSONView(views.chart_view(store, actor, characteristic_id, chart=chart, subgroup_size=subgroup_size,
                                      start=start, end=end, limit=limit))
 
