@@ -298,3 +298,13 @@ def test_pages_carry_security_headers_and_the_api_keeps_its_own(world):
     assert "content-security-policy" not in c.get("/api/v1/labs").headers  # the API docs page loads its CDN
     login_page = TestClient(world.app).get("/login")
     assert login_page.headers["x-frame-options"] == "DENY"
+
+
+def test_part_search_redirects_to_the_serial(world):
+    c = login(world, "c")
+    r = c.get("/parts?serial=A1&part_number=ASSY", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/parts/A1?part_number=ASSY"
+    odd = c.get("/parts", params={"serial": "x/y?z #1"}, follow_redirects=False)
+    assert odd.headers["location"] == "/parts/x%2Fy%3Fz%20%231"
+    assert c.get(odd.headers["location"]).status_code == 404
+    assert "A1" in c.get(r.headers["location"]).text

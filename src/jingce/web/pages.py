@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -202,7 +202,7 @@ def parts_search(request: Request, serial: str | None = Query(None, max_length=1
     actor = require(request, "parts")
     if serial:
         q = f"?{urlencode({'part_number': part_number})}" if part_number else ""
-        return RedirectResponse(f"/parts/{serial}{q}", status_code=303)
+        return RedirectResponse(f"/parts/{quote(serial, safe='')}{q}", status_code=303)
     return render(request, "parts.html", actor=actor, active="parts", serial="", part_number="", error=None)
 
 
