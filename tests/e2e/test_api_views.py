@@ -265,3 +265,23 @@ def test_store_series_equals_the_sql_read(world):
     od = st.find_characteristic(a, "S", "RING", "OD").id  # shared with C as a single product
     assert st.series(world.c, od).column("value").to_pylist() == st.measurements(
         world.c, characteristic_id=od, columns=("value",)).column("value").to_pylist() != []
+
+
+def test_a_chart_served_again_follows_the_data(world, series):
+    """Rendered charts are reused only while nothing they depend on changed."""
+    x, cid = series
+    c = client(world, "c")
+    url = f"/api/v1/characteristics/{cid}/chart"
+    first = c.get(url).json()
+    assert c.get(url).json() == first  # reused
+    more = np.full(10, 10.0)
+    table = pa.table({
+        "enterprise": ["C"] * 10, "part_number": ["ASSY"] * 10, "serial": [f"E{i}" for i in range(10)],
+        "characteristic": ["DIA"] * 10, "value": more, "unit": ["mm"] * 10,
+        "measured_at": pa.array([T0 + dt.timedelta(days=1, minutes=i) for i in range(10)], pa.timestamp("us", tz="UTC")),
+        "position": pa.array(range(10), pa.int64())})
+    world.store.ingest(world.admin, table, content_hash=h("more-dia"), source_format="test")
+    again = c.get(url).json()
+    assert len(again["t"]) == 210 and again["capability"]["n"] == 210
+    assert client(world, "c").get(url, params={"limit": 5}).json()["truncated"]  # other parameters, other chart
+    assert_error_shape(client(world, "x").get(url), 404, "not_found")  # never served to another tenant

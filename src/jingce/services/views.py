@@ -192,6 +192,18 @@ def chart_view(store: Store, actor: Actor, characteristic_id: int, *, chart: str
     return result
 
 
+def chart_state(store: Store, actor: Actor, characteristic_id: int) -> tuple:
+    """What a chart's data depends on besides its parameters: the characteristic (checked visible
+    to ``actor`` first), what the actor may see, the lake's contents and the frozen limits. Two
+    requests with equal states and parameters get the same chart, so it may be served again."""
+    ch = store.get_characteristic(actor, characteristic_id)
+    vis = store.visibility(actor)
+    stats = store.lake_stats()
+    frozen = store.frozen_limits(actor, [characteristic_id]).get(characteristic_id)
+    return (id(store), ch, vis.everything, vis.enterprises, tuple(sorted(vis.products.items())),
+            stats["files"], stats["rows"], frozen.version if frozen else None)
+
+
 # -- summaries behind the dashboards ----------------------------------------------------------------
 
 

@@ -12,6 +12,8 @@ import datetime as dt
 import json
 import re
 import secrets
+import threading
+from collections import OrderedDict
 from typing import Any, Literal
 
 import numpy as np
@@ -212,6 +214,33 @@ class RegionEnterprise(BaseModel):
 # -- routes ---------------------------------------------------------------------------------------
 
 
+class _Rendered:
+    """The last few rendered charts (a chart of 100,000 points is about 5 MB of JSON), keyed by
+    their parameters and :func:`jingce.services.views.chart_state`: a chart opened again (by the
+    same tenant, on an unchanged lake) is sent without recomputing it."""
+
+    def __init__(self, size: int = 8) -> None:
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self.size = size
+
+    def get(self, key) -> bytes | None:
+        with self._lock:
+            body = self._items.get(key)
+            if body is not None:
+                self._items.move_to_end(key)
+            return body
+
+    def put(self, key, body: bytes) -> None:
+        with self._lock:
+            self._items[key] = body
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+_CHARTS = _Rendered()
+
+
 @router.get("/characteristics/{characteristic_id}/chart", response_model=ChartPublic, response_class=JSONView)
 def chart(characteristic_id: Id, chart: Literal["auto", "imr", "xbar_r", "xbar_s"] = "auto",
           subgroup_size: int | None = Query(None, ge=1, le=25), start: dt.datetime | None = None,
@@ -221,8 +250,14 @@ def chart(characteristic_id: Id, chart: Literal["auto", "imr", "xbar_r", "xbar_s
     values, X̄-R / X̄-S for subgroups of consecutive values), the characteristic's frozen limits
     when it has some, and capability with histogram and fitted normal density. Of more than
     ``limit`` values in the period, the latest ``limit`` are plotted (``truncated``)."""
-    return JSONView(views.chart_view(store, actor, characteristic_id, chart=chart, subgroup_size=subgroup_size,
-                                     start=start, end=end, limit=limit))
+    key = (characteristic_id, chart, subgroup_size, start, end, limit,
+           views.chart_state(store, actor, characteristic_id))
+    body = _CHARTS.get(key)
+    if body is None:
+        body = JSONView(views.chart_view(store, actor, characteristic_id, chart=chart, subgroup_size=subgroup_size,
+                                         start=start, end=end, limit=limit)).body
+        _CHARTS.put(key, body)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/dashboard/enterprise", response_model=EnterpriseDashboard, response_class=JSONView)
