@@ -206,7 +206,7 @@ def parts_search(request: Request, serial: str | None = Query(None, max_length=1
     return render(request, "parts.html", actor=actor, active="parts", serial="", part_number="", error=None)
 
 
-@router.get("/parts/{serial}")
+@router.get("/parts/{serial:path}")
 def lineage_page(request: Request, serial: str, part_number: str | None = Query(None, max_length=64)) -> Response:
     actor = require(request, "parts")
     store = _store(request)
