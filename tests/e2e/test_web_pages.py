@@ -308,3 +308,22 @@ def test_part_search_redirects_to_the_serial(world):
     assert odd.headers["location"] == "/parts/x%2Fy%3Fz%20%231"
     assert c.get(odd.headers["location"]).status_code == 404
     assert "A1" in c.get(r.headers["location"]).text
+
+
+def test_a_calibration_out_of_tolerance_is_not_shown_as_valid(tmp_path):
+    import datetime as dt
+
+    from jingce.model import Calibration
+
+    world = build_world(tmp_path)  # its own: this test adds a calibration
+    world.app = create_service(world.settings, store=world.store)
+    r = world.region
+    world.store.add_calibration(r.admin, Calibration(
+        instrument_id=r.lab_std.id, lab_id=r.nmi.id, certificate_no="NMI-OOT", result="out_of_tolerance",
+        calibrated_at=dt.datetime(2026, 2, 1, tzinfo=dt.UTC), valid_until=dt.datetime(2099, 2, 1, tzinfo=dt.UTC),
+        expanded_uncertainty=0.00005, standard_ids=(r.national.id,)))
+    html = login(world, "lab").get(f"/instruments/{r.lab_std.id}?lang=en").text
+    row = re.search(r"<tr>\s*<td>NMI-OOT</td>(.*?)</tr>", html, re.S).group(1)
+    assert "out of tolerance" in row and ">valid<" not in row
+    listing = login(world, "lab").get("/instruments?lang=en").text
+    assert re.search(r'>LAB-GB</a>.*?<span class="pill pill-red">out of tolerance</span>', listing, re.S)
