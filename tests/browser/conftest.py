@@ -34,6 +34,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if Path(item.fspath).parent == here:
             item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.xdist_group("browser"))  # one world and one Chromium under -n
             if reason:
                 item.add_marker(pytest.mark.skip(reason=reason))
 

@@ -14,6 +14,7 @@ from jingce.web import create_service
 from jingce.web.i18n import TEXT
 from tests.browser.world import PASSWORD, build_world
 
+pytestmark = pytest.mark.xdist_group("web_pages")  # one module world under -n --dist loadgroup
 WEB = Path(__file__).resolve().parents[2] / "src" / "jingce" / "web"
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
 
