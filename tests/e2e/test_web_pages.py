@@ -328,3 +328,13 @@ def test_a_calibration_out_of_tolerance_is_not_shown_as_valid(tmp_path):
     assert "out of tolerance" in row and ">valid<" not in row
     listing = login(world, "lab").get("/instruments?lang=en").text
     assert re.search(r'>LAB-GB</a>.*?<span class="pill pill-red">out of tolerance</span>', listing, re.S)
+
+
+def test_a_suppliers_shared_characteristic_charts_without_a_dead_link(world):
+    ring_od = world.store.find_characteristic(world.region.admin, "S", "RING", "OD").id
+    c = login(world, "c")
+    html = c.get(f"/characteristics/{ring_od}").text
+    assert "S Ltd" in html and f"/dashboard?enterprise_id={world.region.ent['S'].id}" not in html
+    assert c.get(f"/api/v1/characteristics/{ring_od}/chart").status_code == 200
+    own = login(world, "s").get(f"/characteristics/{ring_od}").text
+    assert f"/dashboard?enterprise_id={world.region.ent['S'].id}" in own

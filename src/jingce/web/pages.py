@@ -189,8 +189,9 @@ def chart_page(request: Request, characteristic_id: int) -> Response:
     ch = store.get_characteristic(actor, characteristic_id)
     product = store.get_product(actor, ch.product_id)
     ent = store.get_enterprise(actor, product.enterprise_id)
+    own = actor.is_admin or ent.tenant_id == actor.tenant_id  # a supplier's shared data has no dashboard here
     return render(request, "chart.html", actor=actor, active="dashboard", ch=ch, product=product, enterprise=ent,
-                  js_text=("chart.", "rule."))
+                  own_enterprise=own, js_text=("chart.", "rule."))
 
 
 # -- part lineage -----------------------------------------------------------------------------
