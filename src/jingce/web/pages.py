@@ -176,7 +176,7 @@ def dashboard(request: Request, enterprise_id: int | None = Query(None, ge=1)) -
     else:
         raise NotFoundError("no enterprise belongs to this account", field="enterprise_id")
     return render(request, "dashboard.html", actor=actor, active="dashboard", enterprise=ent, enterprises=own,
-                  js_text=("dash.",))
+                  js_text=("dash.", "inst."))
 
 
 # -- control chart ----------------------------------------------------------------------------

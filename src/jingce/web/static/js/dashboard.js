@@ -11,6 +11,13 @@
   const ci = (v) => Array.isArray(v) && v[0] !== null && v[0] !== undefined ?
     "[" + fixed(v[0], 2) + ", " + fixed(v[1], 2) + "]" : "—";
 
+  /* "overdue" covers expired, out of tolerance as last found, and never calibrated: say which */
+  function dueText(i) {
+    if (i.result === "out_of_tolerance" || i.result === "fail") return T("link.out_of_tolerance");
+    if (!i.valid_until) return T("inst.never");
+    return T("status." + i.status);
+  }
+
   function setKpi(idName, v) { document.getElementById(idName).textContent = v; }
 
   alarmBody.addEventListener("click", (ev) => {
@@ -54,9 +61,9 @@
       esc(T("dash.acknowledge")) + "</button></td></tr>"), 5, T("dash.no_alarms"));
     fill(dueBody, (d.instruments_due || []).map((i) =>
       '<tr><td><a href="/instruments/' + esc(i.id) + '">' + esc(i.code) + "</a></td><td>" + esc(i.name) +
-      '</td><td class="num">' + esc(fmtDate(i.valid_until)) + '</td><td><span class="pill ' +
-      (i.status === "overdue" ? "pill-red" : "pill-yellow") + '">' + esc(T("status." + i.status)) +
-      "</span></td></tr>"), 4, T("dash.no_due"));
+      '</td><td class="num">' + esc(i.valid_until ? fmtDate(i.valid_until) : "—") + '</td><td><span class="pill ' +
+      (i.status === "overdue" ? "pill-red" : "pill-yellow") + '">' + esc(dueText(i)) + "</span></td></tr>"), 4,
+      T("dash.no_due"));
   }).catch((e) => {
     ["kpi-chars", "kpi-green", "kpi-yellow", "kpi-red", "kpi-alarms", "kpi-due"].forEach((k) => setKpi(k, "—"));
     failed(charBody, 9, e); failed(alarmBody, 5, e); failed(dueBody, 4, e);
