@@ -226,7 +226,10 @@ def test_json_view_encoding_round_trips():
     x = rng.standard_normal(1000) * 10.0 ** rng.integers(-8, 8, 1000)
     x[[5, 17, 900]] = [np.nan, np.inf, -np.inf]
     t = np.arange(1000, dtype=np.int64) * 60_000 + 1_767_225_600_000
-    body = json.loads(JSONView({"x": x, "t": t, "name": "\x000:1\x00", "few": np.array([np.nan, 1.5])}).body)
+    fake = "\x000123456789abcdef:1\x00"  # shaped like a placeholder, with another nonce
+    body = json.loads(JSONView({"x": x, "t": t, "name": "\x000:1\x00", "few": np.array([np.nan, 1.5]),
+                                "fake": fake}).body)
+    assert body["fake"] == fake
     assert body["x"][5] is None and body["x"][17] is None and body["x"][900] is None
     finite = np.isfinite(x)
     assert np.array_equal(np.array([v for v in body["x"] if v is not None]), x[finite])  # exact digits

@@ -35,6 +35,11 @@ DUE_WITHIN = dt.timedelta(days=30)
 HISTOGRAM_MAX_BINS = 60
 
 
+class Plain(list):
+    """A list already made of JSON values (Python str, int, finite float, None, and lists and dicts
+    of them): an encoder may write it as it is, without looking inside."""
+
+
 # -- control chart ---------------------------------------------------------------------------------
 
 
@@ -47,18 +52,18 @@ def _characteristic_public(ch, enterprise_id: int) -> dict:
 def _nelson_violations(points: np.ndarray, center: float, sigma: float) -> list[dict]:
     """Nelson rules 1-8 on a panel whose points have standard deviation ``sigma``."""
     if not (np.isfinite(center) and np.isfinite(sigma) and sigma > 0) or points.size == 0:
-        return []
+        return Plain()
     v = run_rules(points, center, sigma, rules="nelson")
     numbers = np.array([int(r.name.removeprefix("nelson")) for r in v.rules])
     hits = np.flatnonzero(v.any)
     if hits.size == 0:
-        return []
+        return Plain()
     flags = v.flags[:, hits].T
-    return [{"index": int(i), "rules": numbers[f].tolist()} for i, f in zip(hits.tolist(), flags, strict=True)]
+    return Plain({"index": i, "rules": numbers[f].tolist()} for i, f in zip(hits.tolist(), flags, strict=True))
 
 
 def _beyond_violations(panel) -> list[dict]:
-    return [{"index": int(i), "rules": [1]} for i in panel.beyond.tolist()]
+    return Plain({"index": i, "rules": [1]} for i in panel.beyond.tolist())
 
 
 def _limit(x: float) -> float | None:
@@ -72,7 +77,7 @@ def _panel(name: str, p, violations: list[dict]) -> dict:
 
 
 def _empty_panel(name: str) -> dict:
-    return {"name": name, "center": None, "lcl": None, "ucl": None, "points": np.zeros(0), "violations": []}
+    return {"name": name, "center": None, "lcl": None, "ucl": None, "points": np.zeros(0), "violations": Plain()}
 
 
 def _capability(x: np.ndarray, ch, subgroup_size: int, sigma_within: float) -> dict:

@@ -36,18 +36,18 @@ RAW_MIN = 256
 digits, in C++) instead of one Python float at a time."""
 
 
-def _array_json(x: np.ndarray) -> str:
-    """A JSON array of the numbers of ``x`` (NaN and inf as null)."""
+def _array_json(x: np.ndarray) -> bytes:
+    """A JSON array of the numbers of ``x`` (NaN and inf as null), as UTF-8 bytes."""
     if x.dtype.kind == "f":
         arr = pa.array(x, mask=~np.isfinite(x))
     else:
         arr = pa.array(x.astype(np.int64) if x.dtype.kind in "iub" else x)
     text = pc.cast(arr, pa.string()).fill_null("null")
     joined = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(text)], pa.int32()), text), ",")
-    return "[" + joined[0].as_py() + "]"
+    return b"[" + joined[0].as_buffer().to_pybytes() + b"]"
 
 
-def _plain(x: Any, raw: list[str]) -> Any:
+def _plain(x: Any, raw: list) -> Any:
     """JSON-ready data: numpy arrays to lists (NaN and inf to null; long ones pre-rendered into
     ``raw[1:]`` and replaced by a placeholder carrying the nonce ``raw[0]``), numpy scalars to
     Python."""
@@ -63,6 +63,8 @@ def _plain(x: Any, raw: list[str]) -> Any:
             out[~finite] = None
             return out.tolist()
         return x.tolist()
+    if isinstance(x, views.Plain):
+        return x
     if isinstance(x, dict):
         return {k: _plain(v, raw) for k, v in x.items()}
     if isinstance(x, list | tuple):
@@ -81,11 +83,17 @@ class JSONView(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        raw = [secrets.token_hex(8)]  # a nonce: no string of the data can pose as a placeholder
+        raw: list = [secrets.token_hex(8)]  # a nonce: no string of the data can pose as a placeholder
         text = json.dumps(_plain(content, raw), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-        if len(raw) > 1:
-            text = _PLACEHOLDER.sub(lambda m: raw[int(m.group(2))] if m.group(1) == raw[0] else m.group(0), text)
-        return text.encode()
+        if len(raw) == 1:
+            return text.encode()
+        parts = _PLACEHOLDER.split(text)  # text, nonce, index, text, nonce, index, ..., text
+        out = [parts[0].encode()]
+        for i in range(1, len(parts), 3):
+            nonce, index, after = parts[i], int(parts[i + 1]), parts[i + 2]
+            out.append(raw[index] if nonce == raw[0] else f'"\\u0000{nonce}:{index}\\u0000"'.encode())
+            out.append(after.encode())
+        return b"".join(out)
 
 
 # -- response shapes (documentation; the services build the data) ----------------------------------
