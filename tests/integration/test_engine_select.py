@@ -19,8 +19,8 @@ from jingce.engine import (
     engine_kind,
     open_engine,
 )
-from jingce.engine.grouped import SortedBlocks, analyse_block, combine_moments, subgroup_bounds
 from jingce.engine import local as local_engine
+from jingce.engine.grouped import SortedBlocks, analyse_block, combine_moments, subgroup_bounds
 from jingce.engine.local import LocalEngine
 from jingce.errors import DependencyMissingError, InvalidInputError
 from jingce.settings import Settings
@@ -150,17 +150,20 @@ def test_unsorted_stream_is_refused(case):
 
 
 def test_local_engine_refuses_unsorted_input(monkeypatch, tmp_path):
-    """If the store ever handed back batches out of order (DuckDB may, unless insertion order is
-    preserved), the engine stops instead of computing charts of scrambled values."""
+    """If rows ever reached the kernels out of order (a reader handing back batches out of order,
+    as DuckDB may unless insertion order is preserved), the engine stops instead of computing
+    charts of scrambled values."""
     from jingce.store import Store
+    from tests.integration.conftest import Region
 
     store = Store(Settings(data_dir=tmp_path / "d"))
-    admin = store.bootstrap()
-    table = pa.Table.from_batches([_batch(np.zeros(6, int), [1, 1, 1, 2, 2, 2], [5, 3, 4, 1, 2, 3])])
-    monkeypatch.setattr(local_engine, "_enterprise_tables", lambda *a, **k: iter([(0, table)]))
-    monkeypatch.setattr(type(store), "lake_inputs", lambda self, *a, **k: type("I", (), {"enterprises": (0,)})())
+    region = Region(store)
+    region.ingest_basics()
+    ordered = local_engine.in_order
+    monkeypatch.setattr(local_engine, "in_order", lambda table: ordered(table)[::-1])
     with pytest.raises(StreamOrderError):
-        LocalEngine().characteristic_summary(store, admin)
+        LocalEngine(workers=2).characteristic_summary(store, region.admin)
+    store.close()
 
 
 def test_subgroup_bounds():

@@ -1,15 +1,20 @@
-"""The local engine (the reference): DuckDB streams each enterprise's sorted values into the batch
-kernels, in this process.
+"""The local engine (the reference): each enterprise's sorted values from the Parquet lake through
+the numpy batch kernels, in this process.
 
 A characteristic belongs to one enterprise, so the region is worked through enterprise by
 enterprise: the enterprise's lake files are read in storage order (each sorted by characteristic
 and time, one per month once compacted) and put in (characteristic, time) order by a stable sort
 on the characteristic alone; :mod:`jingce.engine.grouped` checks the order and runs the kernels.
-Memory is bounded by the largest enterprise.
+Enterprises are worked on in threads, one per core; memory is bounded by a few of the largest
+enterprises.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
+import os
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -68,23 +73,28 @@ def in_order(table: pa.Table) -> pa.Table:
     return table.append_column("local_us", pa.array(tt + off * 60_000_000, pa.int64()))
 
 
-def _enterprise_tables(store: Store, actor: Actor, enterprise_ids: list[int] | None) -> Iterator[tuple[int, pa.Table]]:
-    """Each visible enterprise's valid values sorted by (characteristic, time, position), with
-    ``local_us`` (microseconds of the plant's wall clock). The next enterprise is read while the
-    kernels work on this one (the reader releases the GIL)."""
+def _enterprise_results(store: Store, actor: Actor, enterprise_ids: list[int] | None,
+                        work: Callable[[int, pa.Table], object], workers: int) -> Iterator[tuple[int, object]]:
+    """``work(enterprise, table)`` for each visible enterprise, in enterprise order, where ``table``
+    holds the enterprise's valid values sorted by (characteristic, time, position), with
+    ``local_us`` (microseconds of the plant's wall clock). ``workers`` enterprises are read and
+    worked on at once in threads (the Parquet reader and the numpy kernels release the GIL); at
+    most ``workers + 1`` are in memory."""
     inputs = store.lake_inputs(actor, enterprise_ids=enterprise_ids)
-    groups = list(by_enterprise(inputs.paths).items())
+    groups = iter(by_enterprise(inputs.paths).items())
 
-    def load(item):
+    def job(item):
         ent, paths = item
-        return ent, in_order(store.scan_inputs(inputs, paths, SCAN_COLUMNS))
+        return ent, work(ent, in_order(store.scan_inputs(inputs, paths, SCAN_COLUMNS)))
 
-    with ThreadPoolExecutor(1) as pool:
-        nxt = pool.submit(load, groups[0]) if groups else None
-        for i in range(len(groups)):
-            ent, table = nxt.result()
-            nxt = pool.submit(load, groups[i + 1]) if i + 1 < len(groups) else None
-            yield ent, table
+    with ThreadPoolExecutor(workers) as pool:
+        pending = deque(pool.submit(job, g) for g in itertools.islice(groups, workers + 1))
+        while pending:
+            result = pending.popleft().result()
+            nxt = next(groups, None)
+            if nxt is not None:
+                pending.append(pool.submit(job, nxt))
+            yield result
 
 
 def analyse_table(table: pa.Table, params: AnalysisParams, kinds: tuple[str, ...]) -> dict[str, pa.Table]:
@@ -95,11 +105,19 @@ def analyse_table(table: pa.Table, params: AnalysisParams, kinds: tuple[str, ...
     return {k: pa.concat_tables(v) if v else SCHEMAS[k].empty_table() for k, v in parts.items()}
 
 
+def _work(_ent: int, table: pa.Table, *, params: AnalysisParams, kinds: tuple[str, ...]) -> dict[str, pa.Table]:
+    return analyse_table(table, params, kinds)
+
+
 class LocalEngine(Engine):
     """DuckDB and numpy in this process; the reference every other engine is checked against."""
 
     name = "local"
     UNSUPPORTED: frozenset[str] = frozenset()
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        """Enterprises analysed at once (default: one per core)."""
 
     def __repr__(self) -> str:
         return "LocalEngine()"
@@ -107,8 +125,9 @@ class LocalEngine(Engine):
     def _run(self, store, actor, kinds, params, enterprise_ids, progress) -> Iterator[tuple[int, dict]]:
         total = len(store.lake_inputs(actor, enterprise_ids=enterprise_ids).enterprises) if progress else 0
         done = 0
-        for ent, table in _enterprise_tables(store, actor, enterprise_ids):
-            yield ent, analyse_table(table, params, kinds)
+        work = functools.partial(_work, params=params, kinds=kinds)
+        for ent, out in _enterprise_results(store, actor, enterprise_ids, work, self.workers):
+            yield ent, out
             done += 1
             if progress:
                 progress(done, total)
@@ -155,10 +174,11 @@ def characteristic_summary(store: Store, actor: Actor, *, subgroup_size: int = 5
     Values marked invalid are left out. Limits and indices are those of
     :func:`jingce.kernels.spc.batch_summary`.
     """
-    params = AnalysisParams(subgroup_size=subgroup_size, rules=rules)
+    engine = LocalEngine()
     parts = []
-    for ent, table in _enterprise_tables(store, actor, enterprise_ids):
-        parts.append(analyse_table(table, params, ("characteristic",))["characteristic"])
+    for ent, out in engine._run(store, actor, ("characteristic",), AnalysisParams(subgroup_size=subgroup_size,
+                                rules=rules), enterprise_ids, None):
+        parts.append(out["characteristic"])
         if progress:
             progress(ent)
     return pa.concat_tables(parts) if parts else CHARACTERISTIC_SCHEMA.empty_table()
