@@ -222,6 +222,7 @@ def main() -> None:
     ap.add_argument("--http", default="auto", choices=("auto", "h11", "httptools"),
                     help="uvicorn's HTTP parser (auto: httptools when installed)")
     ap.add_argument("--no-summaries", action="store_true")
+    ap.add_argument("--ingest-only", action="store_true", help="skip the latency measurements")
     args = ap.parse_args()
     from jingce.settings import Settings
     from jingce.store import Store
@@ -240,8 +241,8 @@ def main() -> None:
                             "concurrency": args.concurrency, "http": args.http}
             api_rates, store_rates = [], []
             tok = server.token("load")
-            for rnd in range(args.rounds):
-                rows = batches(args.batches, args.batch, seed=rnd + 1)
+            for rnd in range(-1, args.rounds):  # round -1 warms both up and is not counted
+                rows = batches(args.batches, args.batch, seed=rnd + 2)
                 bodies = [json.dumps({"measurements": b}).encode() for b in rows]
                 tables = [as_table(b) for b in rows]
                 n = args.batches * args.batch
@@ -256,10 +257,16 @@ def main() -> None:
                                          source_format="api", source_name="bench")
                         store_rates.append(n / (time.perf_counter() - t))
                 log(f"round {rnd}: api {api_rates[-1]:,.0f}/s, store {store_rates[-1]:,.0f}/s")
+                if rnd < 0:
+                    api_rates.clear()
+                    store_rates.clear()
             ratios = [a / s for a, s in zip(api_rates, store_rates, strict=True)]
             report["ingest"] = {"api_per_s": statistics.median(api_rates), "store_per_s": statistics.median(store_rates),
                                 "ratio_median": statistics.median(ratios), "ratios": ratios,
                                 "batch": args.batch, "batches_per_round": args.batches}
+            if args.ingest_only:
+                print(json.dumps(report, indent=1))
+                return
             # latency of the chart of the 100,000-value characteristic
             chart_id = floor.find_characteristic(floor.bootstrap(), "LOAD", "SERIES", "K").id
             path = f"/api/v1/characteristics/{chart_id}/chart"
