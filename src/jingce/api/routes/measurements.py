@@ -157,6 +157,7 @@ def _fast_table(raw: bytes) -> pa.Table | None:
     if raw.lstrip(b" \t\r\n")[:1] != b"{":
         return None  # pyarrow's JSON reader (26.0) crashes on a document that starts with null
     try:
+        raw.decode()  # Arrow's reader lets invalid UTF-8 into strings; the strict parser refuses it
         parsed = pj.read_json(io.BytesIO(raw), read_options=pj.ReadOptions(block_size=len(raw) + 1, use_threads=False),
                               parse_options=pj.ParseOptions(explicit_schema=_ARROW_BATCH,
                                                             unexpected_field_behavior="error"))
@@ -184,7 +185,7 @@ def _fast_table(raw: bytes) -> pa.Table | None:
         if not pc.all(pc.match_substring_regex(fields["time"], _UTC_TIME)).as_py():
             return None
         utc = pc.cast(fields["time"], TIME)
-    except (pa.ArrowException, ValueError):
+    except (pa.ArrowException, ValueError):  # UnicodeDecodeError is a ValueError
         return None
     return pa.table({**{k: fields[k] for k in (*_STRINGS, *_FLOATS)}, "measured_at": utc,
                      "local_time": pa.nulls(n, pa.timestamp("us")), "position": pa.array(range(n), pa.int64()),
