@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -56,6 +57,9 @@ def collect_mqtt(
     from jingce.collect.mqtt import MqttCollector
     from jingce.services.collectors import live_sink
 
+    # the network and checking threads must not wait 5 ms (Python's default) for the interpreter
+    # while a commit runs: alarms are due within 100 ms
+    sys.setswitchinterval(0.0005)
     store = open_store(data)
     actor = acting(store, as_user)
     holder: dict = {}

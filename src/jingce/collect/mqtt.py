@@ -66,6 +66,8 @@ class MqttCollector:
         self.client.on_disconnect = lambda *a: self.connected.clear()
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(min_delay=0.2, max_delay=5)
+        # alarms are published with QoS 1: never hold one back waiting for the broker's PUBACKs
+        self.client.max_inflight_messages_set(65535)
 
     def _on_connect(self, client, userdata, flags, reason_code, properties):
         if not reason_code.is_failure:
