@@ -130,13 +130,14 @@ def main() -> None:
     ap.add_argument("--values-per-message", type=int, default=10)
     ap.add_argument("--alarm-every", type=int, default=200)
     ap.add_argument("--warmup", type=float, default=2.0, help="seconds published before latencies are timed")
+    ap.add_argument("--batch-seconds", type=float, default=0.5, help="the collector's commit interval")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="jingce-mqtt-bench-"))
     broker = Broker(work / "broker").start()
     data = work / "data"
     setup(data)
     collector = subprocess.Popen([sys.executable, "-m", "jingce.cli.app", "collect", "mqtt", "--quiet", "--broker",
-                                  broker.url, "--client-id", "bench-collector", "--batch-seconds", "0.5",
+                                  broker.url, "--client-id", "bench-collector", "--batch-seconds", str(args.batch_seconds),
                                   "--data", str(data), "--as", "gauge"], env=os.environ | {"JINGCE_LANG": "en"})
     time.sleep(6)  # start-up
     latencies: list[float] = []
