@@ -74,7 +74,7 @@ def test_live_values_alarms_and_duplicates(region, broker):
     st = region.store
     alarms_seen = []
     sub = paho.Client(CallbackAPIVersion.VERSION2, client_id="alarm-watcher", protocol=paho.MQTTv5)
-    sub.on_message = lambda c, u, m: alarms_seen.append((m.topic, json.loads(m.payload)))
+    sub.on_message = lambda c, u, m: alarms_seen.extend((m.topic, a) for a in json.loads(m.payload))
     sub.connect("127.0.0.1", broker.port)
     sub.subscribe("jingce/+/+/alarms", qos=1)
     sub.loop_start()

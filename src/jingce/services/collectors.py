@@ -45,14 +45,18 @@ def live_sink(store: Store, actor: Actor, *, source: str, source_format: str, pu
     from jingce.collect.mqtt import alarm_topic
     from jingce.services.live import alarm_payload
 
-    def publish_alarm(alarm: dict) -> None:
-        if publish is not None:
-            ent = alarm["characteristic"].split("/", 1)[0]
-            publish(alarm_topic(ent, alarm.get("site")), alarm_payload(alarm))
+    def publish_alarms(alarms: list[dict]) -> None:
+        if publish is None:
+            return
+        by_topic: dict[str, list[dict]] = {}
+        for a in alarms:
+            by_topic.setdefault(alarm_topic(a["characteristic"].split("/", 1)[0], a.get("site")), []).append(a)
+        for topic, group in by_topic.items():
+            publish(topic, alarm_payload(group))
 
     mon = LiveMonitor(store, actor, rules=rules) if monitor else None
     return LiveSink(store, actor, source=source, source_format=source_format, monitor=mon,
-                    publish_alarm=publish_alarm, max_rows=max_rows, max_delay=max_delay).start()
+                    publish_alarms=publish_alarms, max_rows=max_rows, max_delay=max_delay).start()
 
 
 __all__ = ["live_sink", "messages_from_table", "result_reader"]
