@@ -92,3 +92,16 @@ def test_cli_audit_verify(tmp_path):
         conn.execute(update(t.audit_entry).values(subject="tampered"))
     bad = runner.invoke(app, ["audit", "verify", "--data", str(data)])
     assert bad.exit_code == 1 and "edited" in bad.output
+
+
+def test_anchor_never_moves_back_under_concurrent_writers(tmp_path):
+    """Threads committing at once (the API serves requests in threads) each write the anchor; it
+    ends at the highest sequence and no writer fails on another's temporary file."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "audit-head.json"
+    seqs = list(range(1, 401))
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda s: audit.write_anchor(path, s, f"{s:064x}"), reversed(seqs)))
+    assert json.loads(path.read_text()) == {"seq": 400, "hash": f"{400:064x}"}
+    assert not list(tmp_path.glob("*.tmp-*"))

@@ -65,3 +65,32 @@ def test_user_add_and_passwd(tmp_path):
                         input="another pass\nanother pass\n")
     assert res.exit_code == 2 and verify_password(st.password_hash("eng"), "another pass")
     st.close()
+
+
+def test_demo_serve_gives_each_role_an_account_and_the_region_summaries(tmp_path, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from jingce.services.demo.accounts import ACCOUNTS, DEMO_PASSWORD
+    from jingce.services.demo.build import build_demo
+    from jingce.web import create_service
+
+    d = tmp_path / "demo"
+    st = Store(Settings(data_dir=d))
+    build_demo(st, seed=3, scale=0.02)
+    st.close()
+    served = {}
+    monkeypatch.setattr(serve_cmd, "run_service",
+                        lambda settings, host, port, store=None: served.update(settings=settings, store=store))
+    serve_cmd.serve_demo(Settings(data_dir=d), "127.0.0.1", 8000)
+    assert served["settings"].demo and served["store"].analysis_runs(served["store"].bootstrap())
+    client = TestClient(create_service(served["settings"], store=served["store"]))
+    roles = set()
+    for acc in ACCOUNTS:
+        r = client.post("/api/v1/auth/login", json={"username": acc.username, "password": DEMO_PASSWORD})
+        assert r.status_code == 200, (acc.username, r.text)
+        roles.add(client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {r.json()['token']}"}).json()["role"])
+    assert roles == {r.value for r in Role}
+    reg = client.post("/api/v1/auth/login", json={"username": "regulator", "password": DEMO_PASSWORD}).json()["token"]
+    view = client.get("/api/v1/dashboard/region", headers={"Authorization": f"Bearer {reg}"})
+    assert view.status_code == 200 and view.json()["source"] == "summaries"
+    served["store"].close()

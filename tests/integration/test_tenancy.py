@@ -122,3 +122,17 @@ def test_another_tenants_batch_is_never_acknowledged(loaded):
         st.ingest(loaded.x, rows("C", "ASSY", ["Q"], ["Q9"]), content_hash=h("secret-c"), source_format="t")
     assert st.batch_rows(h("secret-c"), loaded.x) is None
     assert st.batch_rows(h("secret-c"), loaded.c) == 1
+
+
+def test_writing_to_another_tenants_product_looks_like_a_missing_one(loaded):
+    """The error for another tenant's product is the error for a product that does not exist:
+    same field, same wording (no existence oracle)."""
+    r = loaded
+    missing_id = 10_000
+
+    def error(product_id):
+        with pytest.raises(NotFoundError) as e:
+            r.store.add_characteristic(r.x, Characteristic(product_id=product_id, key="K", unit="mm"))
+        return e.value.details["field"], str(e.value).replace(str(product_id), "N")
+
+    assert error(r.assy.id) == error(missing_id) == ("product_id", error(missing_id)[1])

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from jingce.cli.common import AsOption, DataOption, acting, console, open_store, settings_for
+from jingce.cli.common import AsOption, DataOption, acting, console, open_store, progress, settings_for
 from jingce.cli.text import t
 from jingce.errors import InvalidInputError
 from jingce.settings import Settings
@@ -53,6 +53,15 @@ def serve_demo(settings: Settings, host: str, port: int) -> None:
     settings = replace(settings, demo=True)
     store = Store.open(settings)
     accounts = demo_accounts(store, hash_password(DEMO_PASSWORD))
+    admin = store.bootstrap()
+    if not store.analysis_runs(admin):  # the regulator's views read the region's summaries
+        from jingce.engine.local import LocalEngine
+        from jingce.services.region import analyse_region
+
+        with progress() as bar:
+            task = bar.add_task(t("region summaries", "地区汇总"), total=None)
+            analyse_region(store, admin, LocalEngine(),
+                           progress=lambda done, total: bar.update(task, completed=done, total=total))
     table = Table(title=t("Demo accounts (password: ", "示例账号（密码：") + DEMO_PASSWORD + t(")", "）"))
     for col in (t("role", "角色"), t("user", "用户名"), t("who", "身份")):
         table.add_column(col)

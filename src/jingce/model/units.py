@@ -5,6 +5,7 @@ Kernels take plain floats; values are converted here, at the edge, to the charac
 
 from __future__ import annotations
 
+import tokenize
 from functools import cache
 
 import pint
@@ -37,7 +38,8 @@ def parse_unit(unit: str, field: str = "unit") -> pint.Unit:
     """Parse a unit string (``mm``, ``µm``, ``°``, ``N·m``, ``HRC`` is refused: use ``1``)."""
     try:
         return registry().Unit(_normalise(unit))
-    except (pint.errors.UndefinedUnitError, AttributeError, TypeError, ValueError, AssertionError) as exc:
+    except (pint.errors.UndefinedUnitError, AttributeError, TypeError, ValueError, AssertionError,
+            tokenize.TokenError, SyntaxError) as exc:  # pint tokenizes: "m*(" is a TokenError
         raise InvalidInputError(f"unknown unit {unit!r} ({exc})", field=field) from None
 
 

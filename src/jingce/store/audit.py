@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,11 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from jingce.store.tables import audit_entry
+
+try:  # POSIX: serialise anchor updates across processes too
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
 
 GENESIS = "0" * 64
 
@@ -115,12 +121,20 @@ def read_anchor(path: Path) -> dict | None:
         return None
 
 
+_ANCHOR_LOCK = threading.Lock()
+
+
 def write_anchor(path: Path, seq: int, digest: str) -> None:
     """Record the chain head outside the database (atomically replaced; never moves backwards)."""
-    current = read_anchor(path)
-    if current and int(current["seq"]) >= seq:
-        return
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    tmp.write_text(json.dumps({"seq": seq, "hash": digest}), encoding="utf-8")
-    os.replace(tmp, path)
+    # threads of this process and other processes commit concurrently: compare and replace under a
+    # lock, or a slower writer could move the anchor back (or two writers share a temporary name)
+    with _ANCHOR_LOCK, open(path.with_name(path.name + ".lock"), "a") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        current = read_anchor(path)
+        if current and int(current["seq"]) >= seq:
+            return
+        tmp = path.with_name(path.name + f".tmp-{os.getpid()}-{threading.get_ident()}")
+        tmp.write_text(json.dumps({"seq": seq, "hash": digest}), encoding="utf-8")
+        os.replace(tmp, path)

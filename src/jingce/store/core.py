@@ -132,13 +132,18 @@ class StoreBase:
             raise NotFoundError(f"enterprise {enterprise_id} not found", field="enterprise_id")
         return row
 
-    def _require_enterprise_write(self, actor: Actor, conn: Connection, enterprise_id: int) -> None:
-        """Only the owning tenant's enterprise users (or the admin) write an enterprise's data."""
+    def _require_enterprise_write(self, actor: Actor, conn: Connection, enterprise_id: int, *,
+                                  via: tuple[str, str] | None = None) -> None:
+        """Only the owning tenant's enterprise users (or the admin) write an enterprise's data.
+
+        ``via`` (field, object) names what the caller asked for (``("product_id", "product 7")``):
+        another tenant's object is then "not found" under that field, exactly like a missing one."""
         row = self._enterprise_row(conn, enterprise_id)
         if actor.is_admin:
             return
         if row.tenant_id != actor.tenant_id:
-            raise NotFoundError(f"enterprise {enterprise_id} not found", field="enterprise_id")
+            field, what = via or ("enterprise_id", f"enterprise {enterprise_id}")
+            raise NotFoundError(f"{what} not found", field=field)
         if actor.role not in ENTERPRISE_ROLES:
             raise PermissionDeniedError(f"role {actor.role.value} cannot change enterprise data", field="role")
 

@@ -184,9 +184,10 @@ class RegistryMixin(StoreBase):
     def add_part(self, actor: Actor, part: Part) -> Part:
         with self._write() as conn:
             prod = conn.execute(select(t.product).where(t.product.c.id == part.product_id)).first()
+            via = ("product_id", f"product {part.product_id}")
             if prod is None:
                 raise NotFoundError(f"product {part.product_id} not found", field="product_id")
-            self._require_enterprise_write(actor, conn, prod.enterprise_id)
+            self._require_enterprise_write(actor, conn, prod.enterprise_id, via=via)
             return self._insert(t.part, part, "serial", conn=conn)
 
     def get_part(self, actor: Actor, part_id: int) -> Part:
@@ -219,12 +220,13 @@ class RegistryMixin(StoreBase):
         """Record that the child product goes into the parent (the parent's owner records it)."""
         with self._write() as conn:
             parent = conn.execute(select(t.product).where(t.product.c.id == line.parent_product_id)).first()
+            via = ("parent_product_id", f"product {line.parent_product_id}")
             child = conn.execute(select(t.product).where(t.product.c.id == line.child_product_id)).first()
             if parent is None:
                 raise NotFoundError(f"product {line.parent_product_id} not found", field="parent_product_id")
             if child is None:
                 raise NotFoundError(f"product {line.child_product_id} not found", field="child_product_id")
-            self._require_enterprise_write(actor, conn, parent.enterprise_id)
+            self._require_enterprise_write(actor, conn, parent.enterprise_id, via=via)
             if self._reaches(conn, t.bom_line.c.parent_product_id, t.bom_line.c.child_product_id,
                              line.child_product_id, line.parent_product_id):
                 raise ConflictError("the BOM line would make a cycle", field="child_product_id")
@@ -254,9 +256,10 @@ class RegistryMixin(StoreBase):
                 raise InvalidInputError(f"part {p} cannot contain itself", field="child_part_ids")
         with self._write() as conn:
             prod = conn.execute(select(t.product).where(t.product.c.id == parent_product_id)).first()
+            via = ("parent_product_id", f"product {parent_product_id}")
             if prod is None:
                 raise NotFoundError(f"product {parent_product_id} not found", field="parent_product_id")
-            self._require_enterprise_write(actor, conn, prod.enterprise_id)
+            self._require_enterprise_write(actor, conn, prod.enterprise_id, via=via)
             own = set(conn.execute(select(t.part.c.id).where(t.part.c.product_id == parent_product_id)).scalars())
             stray = [p for p in parents if p not in own]
             if stray:
@@ -280,9 +283,10 @@ class RegistryMixin(StoreBase):
     def add_characteristic(self, actor: Actor, char: Characteristic) -> Characteristic:
         with self._write() as conn:
             prod = conn.execute(select(t.product).where(t.product.c.id == char.product_id)).first()
+            via = ("product_id", f"product {char.product_id}")
             if prod is None:
                 raise NotFoundError(f"product {char.product_id} not found", field="product_id")
-            self._require_enterprise_write(actor, conn, prod.enterprise_id)
+            self._require_enterprise_write(actor, conn, prod.enterprise_id, via=via)
             return self._insert(t.characteristic, char, "characteristic key", conn=conn)
 
     def get_characteristic(self, actor: Actor, characteristic_id: int) -> Characteristic:
@@ -322,9 +326,10 @@ class RegistryMixin(StoreBase):
     def add_plan(self, actor: Actor, plan: MeasurementPlan) -> MeasurementPlan:
         with self._write() as conn:
             prod = conn.execute(select(t.product).where(t.product.c.id == plan.product_id)).first()
+            via = ("product_id", f"product {plan.product_id}")
             if prod is None:
                 raise NotFoundError(f"product {plan.product_id} not found", field="product_id")
-            self._require_enterprise_write(actor, conn, prod.enterprise_id)
+            self._require_enterprise_write(actor, conn, prod.enterprise_id, via=via)
             char_ids = {i.characteristic_id for i in plan.items}
             found = set(conn.execute(select(t.characteristic.c.id).where(
                 t.characteristic.c.id.in_(char_ids), t.characteristic.c.product_id == plan.product_id)).scalars())
