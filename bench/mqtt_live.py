@@ -85,7 +85,9 @@ def publish(url_port: int, seconds: float, rate: float, per_msg: int, alarm_ever
             t = sent_at.get(a.get("message_id"))
             if t is not None and a.get("kind") == "spec":
                 raised = dt.datetime.fromisoformat(a["raised_at"]).timestamp() - wall_offset  # on the perf clock
-                latencies.append(((now - t) * 1000, (raised - t) * 1000, (now - raised) * 1000))
+                got = dt.datetime.fromisoformat(a["received_at"]).timestamp() - wall_offset
+                latencies.append(((now - t) * 1000, (raised - t) * 1000, (now - raised) * 1000, (got - t) * 1000,
+                                  (raised - got) * 1000))
 
     sub.on_message = on_alarm
     sub.connect("127.0.0.1", url_port)
@@ -171,6 +173,8 @@ def main() -> None:
     lat = sorted(x[0] for x in latencies)
     to_check = sorted(x[1] for x in latencies)
     to_sub = sorted(x[2] for x in latencies)
+    to_collector = sorted(x[3] for x in latencies)
+    in_collector = sorted(x[4] for x in latencies)
     print(f"messages {n_msgs[0]}, values expected {expected}, committed {rows} in {elapsed:.1f} s "
           f"-> {rows / elapsed:,.0f} values/s ({rows / elapsed / args.values_per_message:,.0f} messages/s)")
     if lat:
@@ -178,6 +182,8 @@ def main() -> None:
         print(f"alarm latency over {len(lat)} alarms: p50 {statistics.median(lat):.1f} ms, p99 {p(0.99):.1f} ms, "
               f"max {lat[-1]:.1f} ms")
         for name, xs in (("publish -> alarm raised by the collector", to_check),
+                         ("  publish -> message received by the collector", to_collector),
+                         ("  received -> alarm raised", in_collector),
                          ("alarm raised -> received by the subscriber", to_sub)):
             print(f"  {name}: p50 {statistics.median(xs):.1f} ms, p99 {xs[min(len(xs) - 1, int(0.99 * len(xs)))]:.1f} ms")
     print(f"load average {os.getloadavg()}")

@@ -55,6 +55,8 @@ class Message:
     values: list[float]
     units: list[str | None]
     statuses: list[str | None]
+    received_at: dt.datetime | None = None
+    """When the collector received it (UTC; set by the collector, not part of the payload)."""
 
     def __len__(self) -> int:
         return len(self.values)

@@ -9,6 +9,7 @@ crash carry the same message ids and are dropped by the store.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable
 from urllib.parse import urlparse
@@ -82,8 +83,10 @@ class MqttCollector:
         def ack() -> None:
             client.ack(mid, qos)
 
+        received = dt.datetime.now(dt.UTC)
         try:
             message = parse(msg.payload, msg.topic)
+            message.received_at = received
         except FormatError as exc:
             self.bad += 1
             if self.on_bad:

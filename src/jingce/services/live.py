@@ -140,7 +140,8 @@ class LiveMonitor:
                                      if m.local_time else now)
             alarms.append({"message_id": m.message_id, "characteristic_id": c.id, "enterprise_id": c.enterprise_id,
                            "characteristic": c.key, "site": m.site, "measured_at": when, "value": float(v[j]),
-                           "kind": kind, "rule": rule, "detail": detail, "serial": m.serial, "raised_at": now})
+                           "kind": kind, "rule": rule, "detail": detail, "serial": m.serial, "raised_at": now,
+                           "received_at": m.received_at})
 
         ci = idx[keep]
         lsl = np.array([c.lsl for c in chars])[ci]
