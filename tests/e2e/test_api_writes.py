@@ -257,6 +257,8 @@ def test_fast_parser_on_odd_documents():
                                                 "value": 1.0, "time": "2026-01-01T00:00:00Z"}]}).encode()
     assert m._fast_table(one) is not None
     assert m._fast_table(one.replace(b'"K"', b'"\x80K"')) is None  # invalid UTF-8: the strict parser refuses it
+    with_unit = json.dumps({"measurements": [good | {"unit": "m*("}]}).encode()
+    assert m._fast_table(with_unit) is None  # a bad unit: left to the strict parser, which names the row
     scalars = st.none() | st.booleans() | st.integers(-10**20, 10**20) | st.floats(allow_nan=False) | st.text(max_size=9)
     keys = st.sampled_from([*m.MeasurementIn.model_fields, "x"])
     rows = st.builds(lambda d: good | d, st.dictionaries(keys, scalars, max_size=3)) | scalars

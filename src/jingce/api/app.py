@@ -10,7 +10,7 @@ from starlette.responses import Response
 from jingce import __version__
 from jingce.api import errors
 from jingce.api.errors import PayloadTooLargeError, error_response
-from jingce.api.routes import analyses, auth, measurements, metrology, registry, views
+from jingce.api.routes import analyses, auth, certificates, measurements, metrology, registry, views
 from jingce.api.security import LoginLimiter, secret_key
 from jingce.settings import Settings
 from jingce.store import Store
@@ -47,6 +47,6 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
                                                        field="content-length"))
         return await call_next(request)
 
-    for module in (auth, registry, measurements, metrology, analyses, views):
+    for module in (auth, registry, measurements, metrology, certificates, analyses, views):
         app.include_router(module.router, prefix="/api/v1")
     return app

@@ -19,7 +19,7 @@ from typing_extensions import TypedDict
 from jingce.api.deps import get_actor, get_store
 from jingce.api.errors import PayloadTooLargeError
 from jingce.api.routes._params import Id, UnitStr, check_unit
-from jingce.errors import FormatError
+from jingce.errors import FormatError, JingceError
 from jingce.model.batch import STAGES, TIME
 from jingce.store import Actor, Store
 
@@ -181,7 +181,10 @@ def _fast_table(raw: bytes) -> pa.Table | None:
                 return None
         for unit in pc.unique(fields["unit"]).to_pylist():
             if unit is not None:
-                check_unit(unit)
+                try:
+                    check_unit(unit)
+                except JingceError:  # the strict parser names the row and field
+                    return None
         if not pc.all(pc.match_substring_regex(fields["time"], _UTC_TIME)).as_py():
             return None
         utc = pc.cast(fields["time"], TIME)
