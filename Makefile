@@ -7,24 +7,26 @@ EXTRAS ?= dev,postgres,live,spark,web
 
 .PHONY: demo test test-fast lint bench bench-store fuzz clean venv
 
-$(STAMP): pyproject.toml
+# $(call install,EXTRAS,STAMP-PREFIX): the venv with those extras, marked by the target stamp
+define install
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
-	rm -f $(VENV)/.installed-*
-	touch $(STAMP)
+	$(PY) -m pip install --quiet -e ".[$(1)]"
+	rm -f $(VENV)/$(2)*
+	touch $@
+endef
+
+$(STAMP): pyproject.toml
+	$(call install,$(EXTRAS),.installed-)
 
 venv: $(STAMP)
 
 ## make demo: build the demo region into ./jingce-data (reused on a second run) and serve it on
 ## http://127.0.0.1:8000 in demo mode (embedded default; only the extras the service needs)
 DEMO_STAMP := $(VENV)/.demo-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+DEMO_EXTRAS := web,live
 $(DEMO_STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[web,live]"
-	rm -f $(VENV)/.demo-*
-	touch $(DEMO_STAMP)
+	$(call install,$(DEMO_EXTRAS),.demo-)
 
 demo: $(DEMO_STAMP)
 	$(VENV)/bin/jingce demo --data ./jingce-data --serve --host 127.0.0.1 --port 8000

@@ -73,19 +73,18 @@ def in_order(table: pa.Table) -> pa.Table:
     return table.append_column("local_us", pa.array(tt + off * 60_000_000, pa.int64()))
 
 
-def _enterprise_results(store: Store, actor: Actor, enterprise_ids: list[int] | None,
-                        work: Callable[[int, pa.Table], object], workers: int) -> Iterator[tuple[int, object]]:
-    """``work(enterprise, table)`` for each visible enterprise, in enterprise order, where ``table``
-    holds the enterprise's valid values sorted by (characteristic, time, position), with
-    ``local_us`` (microseconds of the plant's wall clock). ``workers`` enterprises are read and
-    worked on at once in threads (the Parquet reader and the numpy kernels release the GIL); at
-    most ``workers + 1`` are in memory."""
-    inputs = store.lake_inputs(actor, enterprise_ids=enterprise_ids)
+def _enterprise_results(store: Store, inputs, work: Callable[[pa.Table], object],
+                        workers: int) -> Iterator[tuple[int, object]]:
+    """``(enterprise, work(table))`` for each enterprise of the lake ``inputs``, in enterprise
+    order, where ``table`` holds the enterprise's valid values sorted by (characteristic, time,
+    position), with ``local_us`` (microseconds of the plant's wall clock). ``workers`` enterprises
+    are read and worked on at once in threads (the Parquet reader and the numpy kernels release the
+    GIL); at most ``workers + 1`` are in memory."""
     groups = iter(by_enterprise(inputs.paths).items())
 
     def job(item):
         ent, paths = item
-        return ent, work(ent, in_order(store.scan_inputs(inputs, paths, SCAN_COLUMNS)))
+        return ent, work(in_order(store.scan_inputs(inputs, paths, SCAN_COLUMNS)))
 
     with ThreadPoolExecutor(workers) as pool:
         pending = deque(pool.submit(job, g) for g in itertools.islice(groups, workers + 1))
@@ -105,32 +104,26 @@ def analyse_table(table: pa.Table, params: AnalysisParams, kinds: tuple[str, ...
     return {k: pa.concat_tables(v) if v else SCHEMAS[k].empty_table() for k, v in parts.items()}
 
 
-def _work(_ent: int, table: pa.Table, *, params: AnalysisParams, kinds: tuple[str, ...]) -> dict[str, pa.Table]:
-    return analyse_table(table, params, kinds)
-
-
 class LocalEngine(Engine):
-    """DuckDB and numpy in this process; the reference every other engine is checked against."""
+    """pyarrow and numpy in this process; the reference every other engine is checked against.
+    ``workers`` enterprises are analysed at once (default: one per core)."""
 
     name = "local"
     UNSUPPORTED: frozenset[str] = frozenset()
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = max(1, workers or os.cpu_count() or 1)
-        """Enterprises analysed at once (default: one per core)."""
 
     def __repr__(self) -> str:
         return "LocalEngine()"
 
     def _run(self, store, actor, kinds, params, enterprise_ids, progress) -> Iterator[tuple[int, dict]]:
-        total = len(store.lake_inputs(actor, enterprise_ids=enterprise_ids).enterprises) if progress else 0
-        done = 0
-        work = functools.partial(_work, params=params, kinds=kinds)
-        for ent, out in _enterprise_results(store, actor, enterprise_ids, work, self.workers):
+        inputs = store.lake_inputs(actor, enterprise_ids=enterprise_ids)
+        work = functools.partial(analyse_table, params=params, kinds=kinds)
+        for done, (ent, out) in enumerate(_enterprise_results(store, inputs, work, self.workers), 1):
             yield ent, out
-            done += 1
             if progress:
-                progress(done, total)
+                progress(done, len(inputs.enterprises))
 
     def _collect(self, kind, store, actor, params, enterprise_ids, progress) -> pa.Table:
         parts = [out[kind] for _, out in self._run(store, actor, (kind,), params, enterprise_ids, progress)]
