@@ -17,23 +17,24 @@ import re
 import pyarrow as pa
 import pytest
 
-from tests.e2e import test_api
+from tests.e2e import tenancy_parts, test_api
 from tests.e2e.test_api import assert_error_shape, client
 from tests.integration.conftest import h
 
 X_MARKERS = ("X-MIC", "OTHER", "X Ltd", "X-ALARM-DETAIL", "X-SERIAL-X1")
 """Strings that appear only in tenant X's data."""
 
-PUBLIC = {"GET /api/v1/labs/{lab_id}"}
+PUBLIC = {"GET /api/v1/labs/{lab_id}"} | tenancy_parts.union("PUBLIC")
 """Operations on public resources (the lab directory): any user may read any id."""
 
-ALLOWED = {"POST /api/v1/measurements": {422}}
+ALLOWED = {"POST /api/v1/measurements": {422}} | tenancy_parts.allowed()
 """Besides 403/404: a batch naming X's enterprise is refused as naming an unknown enterprise."""
 
 UNSCOPED = {"POST /api/v1/auth/login", "POST /api/v1/auth/logout", "GET /api/v1/auth/me",
             "POST /api/v1/analyses/{name}", "GET /api/v1/analyses", "GET /api/v1/enterprises",
             "GET /api/v1/instruments", "GET /api/v1/labs", "GET /api/v1/alarms", "POST /api/v1/enterprises",
-            "GET /api/v1/dashboard/enterprise", "GET /api/v1/dashboard/region", "POST /api/v1/certificates"}
+            "GET /api/v1/dashboard/enterprise", "GET /api/v1/dashboard/region", "POST /api/v1/certificates"
+            } | tenancy_parts.union("UNSCOPED")
 """Operations that may be called without naming any of X's ids (they are still checked for leaks)."""
 
 
@@ -54,6 +55,10 @@ def xworld(tmp_path_factory):
         "raised_at": t0}])
     w.alarm_x = st.alarms(a, enterprise_id=w.ent["X"].id)[0].id
     w.cal_x = st.calibrations(a, w.gauge_x.id)[0].id
+    w.extra_ids = {}
+    for part in tenancy_parts.PARTS:
+        if hasattr(part, "setup"):
+            w.extra_ids.update(part.setup(w))
     return w
 
 
@@ -65,7 +70,7 @@ def x_ids(w) -> dict[str, object]:
         "assembly_product_id": w.other.id, "component_product_id": w.other.id, "child_product_id": w.other.id,
         "parent_product_id": w.other.id, "tenant_id": w.tenants["X"].id, "lab_id": w.nmi.id,
         "standard_ids": [w.national.id], "calibration_id": w.cal_x,
-    }
+    } | getattr(w, "extra_ids", {})
 
 
 def _resolve(spec: dict, schema: dict) -> dict:
@@ -171,7 +176,8 @@ def _state(w) -> tuple:
     st, a = w.store, w.admin
     return (st.lake_stats()["rows"], len(st.list_enterprises(a)), len(st.list_characteristics(a)),
             len(st.list_instruments(a)), len(st.alarms(a, open_only=True)), len(st.list_products(a, w.ent["X"].id)),
-            len(st.bom(a, w.other.id)), len(st.list_plans(a, w.other.id)), str(st.get_lab(a, w.nmi.id).scope))
+            len(st.bom(a, w.other.id)), len(st.list_plans(a, w.other.id)), str(st.get_lab(a, w.nmi.id).scope),
+            tuple(part.state(w) for part in tenancy_parts.PARTS if hasattr(part, "state")))
 
 
 def _admin(w):

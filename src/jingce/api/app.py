@@ -10,7 +10,21 @@ from starlette.responses import Response
 from jingce import __version__
 from jingce.api import errors
 from jingce.api.errors import PayloadTooLargeError, error_response
-from jingce.api.routes import analyses, auth, certificates, measurements, metrology, registry, views
+from jingce.api.routes import (
+    analyses,
+    auth,
+    certificates,
+    market,
+    measurements,
+    metrology,
+    notifications,
+    planner,
+    quality,
+    registry,
+    supervision,
+    traceability,
+    views,
+)
 from jingce.api.security import LoginLimiter, secret_key
 from jingce.settings import Settings
 from jingce.store import Store
@@ -47,6 +61,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
                                                        field="content-length"))
         return await call_next(request)
 
-    for module in (auth, registry, measurements, metrology, certificates, analyses, views):
+    for module in (auth, registry, measurements, metrology, certificates, analyses, views, supervision, market,
+                   planner, traceability, quality, notifications):
         app.include_router(module.router, prefix="/api/v1")
     return app

@@ -12,17 +12,22 @@ from jingce.settings import Settings
 from jingce.store import audit
 from jingce.store import tables as t
 from jingce.store.compaction import CompactionMixin
+from jingce.store.gage_studies import GageStudiesMixin
 from jingce.store.ingest import IngestMixin, IngestResult
 from jingce.store.live import Alarm, FrozenLimits, LiveMixin
 from jingce.store.machines import MachinesMixin
+from jingce.store.market import MarketMixin
 from jingce.store.metrology import CalibrationChain, ChainLink, ChainNode
+from jingce.store.notifications import Notification, NotificationsMixin
 from jingce.store.queries import Lineage, LineageNode, QueriesMixin
 from jingce.store.registry import RegistryMixin
 from jingce.store.summaries import SummariesMixin
+from jingce.store.supervision import SupervisionMixin
 from jingce.store.tenancy import Actor, Visibility
 
 
-class Store(IngestMixin, CompactionMixin, LiveMixin, MachinesMixin, QueriesMixin, RegistryMixin, SummariesMixin):
+class Store(IngestMixin, CompactionMixin, LiveMixin, MachinesMixin, QueriesMixin, RegistryMixin, SummariesMixin,
+            SupervisionMixin, MarketMixin, GageStudiesMixin, NotificationsMixin):
     """One interface over the registry, the lake and the audit log (habit 6 of DESIGN.md)."""
 
     @classmethod
@@ -72,5 +77,5 @@ class Store(IngestMixin, CompactionMixin, LiveMixin, MachinesMixin, QueriesMixin
         return {"files": files, "rows": rows, "bytes": nbytes, "bytes_per_value": nbytes / rows if rows else float("nan")}
 
 
-__all__ = ["Actor", "Alarm", "FrozenLimits", "CalibrationChain", "ChainLink", "ChainNode", "IngestResult", "Lineage", "LineageNode", "Store",
+__all__ = ["Actor", "Alarm", "FrozenLimits", "CalibrationChain", "ChainLink", "ChainNode", "IngestResult", "Lineage", "LineageNode", "Notification", "Store",
            "Visibility"]

@@ -414,3 +414,157 @@ summary_file = Table(
     Column("replaced_at", UtcDateTime()),  # when a later run replaced it (the file may then be vacuumed)
 )
 Index("ix_summary_file_kind_enterprise", summary_file.c.kind, summary_file.c.enterprise_id, summary_file.c.year)
+
+# -- lab supervision, proficiency testing, the service market, gage studies (issue 9) ----------
+
+lab_event = Table(
+    "lab_event",
+    metadata,
+    _id(),
+    Column("lab_id", ForeignKey("lab.id"), nullable=False, index=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("action", String(16), nullable=False),  # apply | qualify | suspend | reinstate | revoke | reject
+    Column("from_state", String(16)),
+    Column("to_state", String(16), nullable=False),
+    Column("reason", Text),
+    Column("actor", String(64), nullable=False),
+)
+
+pt_round = Table(
+    "pt_round",
+    metadata,
+    _id(),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("title", String(256), nullable=False),
+    Column("quantity", String(64), nullable=False),
+    Column("unit", String(32), nullable=False),
+    Column("artefact", String(512), nullable=False),  # what circulates: a gauge block, a ring gauge ...
+    Column("assigned_value", Float),  # x_pt; published by the regulator (ISO 13528 7)
+    Column("assigned_uncertainty", Float),  # U(x_pt), expanded, k = 2
+    Column("sigma_pt", Float),  # standard deviation for proficiency assessment (z scores)
+    Column("score_kind", String(8), nullable=False),  # en | zeta | z
+    Column("status", String(16), nullable=False),  # open | closed
+    Column("opened_at", UtcDateTime(), nullable=False),
+    Column("deadline", UtcDateTime(), nullable=False),
+    Column("closed_at", UtcDateTime()),
+    Column("created_by", String(64), nullable=False),
+)
+
+pt_result = Table(
+    "pt_result",
+    metadata,
+    _id(),
+    Column("round_id", ForeignKey("pt_round.id"), nullable=False, index=True),
+    Column("lab_id", ForeignKey("lab.id"), nullable=False, index=True),
+    Column("value", Float, nullable=False),
+    Column("expanded_uncertainty", Float, nullable=False),
+    Column("coverage_factor", Float, nullable=False),
+    Column("submitted_at", UtcDateTime(), nullable=False),
+    Column("score", Float),  # filled when the round is scored
+    Column("evaluation", String(16)),  # satisfactory | questionable | unsatisfactory
+    Column("flags", JSON, nullable=False),  # e.g. ["uncertainty_below_cmc"]
+    UniqueConstraint("round_id", "lab_id"),
+)
+
+audit_finding = Table(
+    "audit_finding",
+    metadata,
+    _id(),
+    Column("lab_id", ForeignKey("lab.id"), nullable=False, index=True),
+    Column("raised_at", UtcDateTime(), nullable=False),
+    Column("severity", String(16), nullable=False),  # major | minor | observation
+    Column("clause", String(64)),  # e.g. ISO/IEC 17025 7.6
+    Column("description", Text, nullable=False),
+    Column("due", UtcDateTime()),
+    Column("status", String(16), nullable=False),  # open | closed
+    Column("closed_at", UtcDateTime()),
+    Column("closure", Text),  # the corrective action and its evidence
+    Column("raised_by", String(64), nullable=False),
+    Column("closed_by", String(64)),
+)
+
+service_request = Table(
+    "service_request",
+    metadata,
+    _id(),
+    Column("enterprise_id", ForeignKey("enterprise.id"), nullable=False, index=True),
+    Column("title", String(256), nullable=False),
+    Column("kind", String(16), nullable=False),  # calibration | measurement
+    Column("quantity", String(64), nullable=False),
+    Column("unit", String(32), nullable=False),
+    Column("range_min", Float, nullable=False),
+    Column("range_max", Float, nullable=False),
+    Column("characteristic_id", ForeignKey("characteristic.id")),
+    Column("instrument_id", ForeignKey("instrument.id")),
+    Column("required_uncertainty", Float),  # U (k = 2) the result must not exceed
+    Column("lower_limit", Float),  # or: the tolerance the result must support ...
+    Column("upper_limit", Float),
+    Column("decision_rule", String(32)),  # ... under this decision rule
+    Column("serials", JSON, nullable=False),  # parts to measure, for a measurement service
+    Column("deadline", UtcDateTime(), nullable=False),
+    Column("location", String(256)),
+    Column("status", String(16), nullable=False),  # open | ordered | delivered | cancelled
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(64), nullable=False),
+)
+
+service_order = Table(
+    "service_order",
+    metadata,
+    _id(),
+    Column("request_id", ForeignKey("service_request.id"), nullable=False, unique=True),
+    Column("lab_id", ForeignKey("lab.id"), nullable=False, index=True),
+    Column("scope_index", Integer),  # the scope line that covers the request
+    Column("price", Float),
+    Column("status", String(16), nullable=False),  # ordered | accepted | delivered | cancelled
+    Column("ordered_at", UtcDateTime(), nullable=False),
+    Column("ordered_by", String(64), nullable=False),
+    Column("accepted_at", UtcDateTime()),
+    Column("delivered_at", UtcDateTime()),
+    Column("certificate_no", String(128)),
+    Column("batch_id", ForeignKey("ingest_batch.id")),  # delivered measurement results
+    Column("calibration_id", ForeignKey("calibration.id")),  # delivered calibration
+)
+
+gage_study = Table(
+    "gage_study",
+    metadata,
+    _id(),
+    Column("characteristic_id", ForeignKey("characteristic.id"), index=True),
+    Column("instrument_id", ForeignKey("instrument.id"), index=True),
+    Column("kind", String(16), nullable=False),  # type1 | grr | vda5
+    Column("studied_at", UtcDateTime(), nullable=False),
+    Column("pct_grr", Float),  # %GRR of the tolerance (AIAG MSA 4th ed.)
+    Column("ndc", Float),
+    Column("cg", Float),
+    Column("cgk", Float),
+    Column("q_mp", Float),  # VDA 5 measurement process capability ratio
+    Column("u_ms", Float),  # standard uncertainty of the measuring system
+    Column("result", JSON, nullable=False),
+    Column("created_by", String(64), nullable=False),
+)
+
+notification = Table(
+    "notification",
+    metadata,
+    _id(),
+    Column("tenant_id", ForeignKey("tenant.id"), nullable=False, index=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("kind", String(32), nullable=False),  # impact | order | qualification | proficiency | finding
+    Column("ref", String(128), nullable=False),  # what it is about, e.g. "calibration:17"
+    Column("subject", String(512), nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("read_at", UtcDateTime()),
+    UniqueConstraint("tenant_id", "kind", "ref"),
+)
+
+impact_report = Table(
+    "impact_report",
+    metadata,
+    _id(),
+    Column("calibration_id", ForeignKey("calibration.id"), nullable=False, index=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("summary", JSON, nullable=False),
+    Column("details_path", String(512)),  # Parquet of the affected measurements, under the data folder
+)

@@ -22,6 +22,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "nav.parts": ("零件追溯", "Part lineage"),
     "nav.instruments": ("计量器具", "Instruments"),
     "nav.labs": ("实验室名录", "Labs"),
+    "nav.supervision": ("实验室监管", "Lab supervision"),
+    "nav.market": ("计量服务市场", "Service market"),
+    "nav.planner": ("测量能力规划", "Measurement planner"),
+    "nav.calibration": ("校准管理", "Calibration"),
+    "nav.quality": ("质量溯源", "Root cause"),
+    "nav.notifications": ("通知", "Notifications"),
     "nav.api": ("API 文档", "API docs"),
     "nav.logout": ("退出", "Log out"),
     "nav.signed_in_as": ("当前用户", "Signed in as"),
@@ -228,6 +234,17 @@ TEXT: dict[str, tuple[str, str]] = {
     "region.rows": ("质量特性汇总", "Characteristics summary"),
     "region.back": ("返回区域看板", "Back to the region"),
 }
+
+
+def register(texts: dict[str, tuple[str, str]]) -> None:
+    """Add a page module's words to :data:`TEXT` (at import); a key defined twice is a bug."""
+    twice = sorted(set(texts) & set(TEXT))
+    if twice:
+        raise KeyError(f"i18n keys defined twice: {twice}")
+    bad = [k for k, v in texts.items() if len(v) != len(LANGS)]
+    if bad:
+        raise ValueError(f"i18n keys without exactly {LANGS} texts: {bad}")
+    TEXT.update(texts)
 
 
 def translator(lang: str) -> Callable[..., str]:

@@ -16,7 +16,15 @@ from jingce.api.errors import status_of
 from jingce.errors import JingceError
 from jingce.settings import Settings
 from jingce.store import Store
-from jingce.web import pages
+from jingce.web import (
+    pages,
+    pages_calibration,
+    pages_market,
+    pages_notifications,
+    pages_planner,
+    pages_quality,
+    pages_supervision,
+)
 from jingce.web.session import LoginRequired, message
 
 STATIC = Path(__file__).parent / "static"
@@ -37,7 +45,9 @@ def create_service(settings: Settings | None = None, *, store: Store | None = No
     """
     app = create_app(settings, store=store)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    app.include_router(pages.router)
+    for module in (pages, pages_calibration, pages_supervision, pages_market, pages_planner, pages_quality,
+                   pages_notifications):
+        app.include_router(module.router)
 
     api_jingce = app.exception_handlers[JingceError]
     api_http = app.exception_handlers[StarletteHTTPException]

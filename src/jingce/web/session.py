@@ -29,6 +29,12 @@ PAGE_ROLES: dict[str, frozenset[Role]] = {
     "instruments": ALL_ROLES,
     "labs": ALL_ROLES,
     "region": frozenset({Role.REGULATOR, Role.ADMIN}),
+    "supervision": frozenset({Role.REGULATOR, Role.LAB, Role.ADMIN}),
+    "market": ENTERPRISE_ROLES | {Role.LAB, Role.REGULATOR, Role.ADMIN},
+    "planner": ENTERPRISE_ROLES | {Role.ADMIN},
+    "calibration": ALL_ROLES,
+    "quality": ENTERPRISE_ROLES | {Role.REGULATOR, Role.ADMIN},
+    "notifications": ALL_ROLES,
 }
 """Which roles may open which page; the navigation shows exactly these."""
 
@@ -38,6 +44,12 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("parts", "/parts", "nav.parts"),
     ("instruments", "/instruments", "nav.instruments"),
     ("labs", "/labs", "nav.labs"),
+    ("supervision", "/supervision", "nav.supervision"),
+    ("market", "/market", "nav.market"),
+    ("planner", "/planner", "nav.planner"),
+    ("calibration", "/calibration", "nav.calibration"),
+    ("quality", "/quality", "nav.quality"),
+    ("notifications", "/notifications", "nav.notifications"),
 )
 
 
