@@ -106,6 +106,7 @@ class ScopeEntry(Entity):
     cmc_absolute: float = Field(ge=0)
     cmc_relative: float = Field(default=0.0, ge=0)
     method: str | None = None
+    price: float | None = Field(default=None, ge=0, allow_inf_nan=False)  # CNY per item, for the market
 
     @field_validator("unit")
     @classmethod

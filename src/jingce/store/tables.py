@@ -479,6 +479,9 @@ audit_finding = Table(
     Column("status", String(16), nullable=False),  # open | closed
     Column("closed_at", UtcDateTime()),
     Column("closure", Text),  # the corrective action and its evidence
+    Column("answered_at", UtcDateTime()),  # when the lab answered with its corrective action
+    Column("answered_by", String(64)),
+    Column("review_note", Text),  # the regulator's note on closing or reopening
     Column("raised_by", String(64), nullable=False),
     Column("closed_by", String(64)),
 )
