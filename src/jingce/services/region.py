@@ -20,18 +20,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from jingce.engine import AnalysisParams, Engine
-from jingce.engine.grouped import TS, WINDOW_SCHEMA, combine_moments
+from jingce.engine.grouped import TS, combine_moments
 from jingce.errors import InvalidInputError
 from jingce.kernels.capability.batch import batch_capability
 from jingce.kernels.spc.constants import chart_constants
-from jingce.model.units import conversion_factor
+from jingce.services.impact import IMPACT_VIEW_COLUMNS, SUSPECT_RESULTS, impact_scan, impact_windows
 from jingce.services.summary import CPK_CLASSES, EnterpriseRow
 from jingce.store import Actor, Store
 from jingce.store.summaries import AnalysisRun
-
-SUSPECT_RESULTS = ("out_of_tolerance", "adjusted", "fail")
-"""Calibration results that found the instrument outside its tolerance before any adjustment."""
-
 
 # -- running the analyses ------------------------------------------------------------------------
 
@@ -252,67 +248,7 @@ def _view(store: Store, actor: Actor, per: pa.Table, start, end) -> RegionView:
     return RegionView(per, tuple(rows), start, end)
 
 
-# -- out-of-tolerance impact -------------------------------------------------------------------
+# -- out-of-tolerance impact (in services.impact; kept importable from here) ----------------------
 
-IMPACT_VIEW_COLUMNS = ("window", "reason", "instrument", "certificate_no", "start", "end", "error", "unit")
-
-
-def impact_windows(store: Store, actor: Actor, *, at: dt.datetime | None = None) -> pa.Table:
-    """The periods in which results of the actor's working instruments are suspect.
-
-    ``out_of_tolerance``: from the last calibration that found the instrument in tolerance (or
-    from the beginning) to the calibration that found it out of tolerance, with the error found
-    (ISO 9001:2015 7.1.5.2, ISO 10012:2003 8.3.3: the validity of earlier results must be assessed
-    when equipment is found unfit). ``expired``: from the end of a calibration's validity to the
-    next calibration (or ``at``, default now). Columns of :data:`WINDOW_SCHEMA` plus ``reason``,
-    ``instrument`` (code) and ``certificate_no``.
-    """
-    at = at or dt.datetime.now(dt.UTC)
-    if at.tzinfo is None:
-        raise InvalidInputError("must be timezone-aware", field="at")
-    rows: list[dict] = []
-    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    for inst in store.list_instruments(actor):
-        if inst.kind != "working":
-            continue
-        cals = store.calibrations(actor, inst.id)
-        for i, cal in enumerate(cals):
-            if cal.result in SUSPECT_RESULTS:
-                err = abs(cal.error_as_found) if cal.error_as_found is not None else float("nan")
-                if err == err and cal.unit != inst.unit:
-                    err *= conversion_factor(cal.unit, inst.unit, "unit")
-                rows.append({"reason": "out_of_tolerance", "instrument_id": inst.id, "instrument": inst.code,
-                             "certificate_no": cal.certificate_no,
-                             "start": cals[i - 1].calibrated_at if i else epoch, "end": cal.calibrated_at,
-                             "error": err, "unit": inst.unit})
-            nxt = cals[i + 1].calibrated_at if i + 1 < len(cals) else at
-            if cal.valid_until < nxt:
-                rows.append({"reason": "expired", "instrument_id": inst.id, "instrument": inst.code,
-                             "certificate_no": cal.certificate_no, "start": cal.valid_until, "end": nxt,
-                             "error": float("nan"), "unit": inst.unit})
-    table = pa.table({
-        "window": pa.array(range(len(rows)), pa.int64()),
-        "instrument_id": pa.array([r["instrument_id"] for r in rows], pa.int32()),
-        "start": pa.array([r["start"] for r in rows], TS), "end": pa.array([r["end"] for r in rows], TS),
-        "error": pa.array([r["error"] for r in rows], pa.float64()),
-        "unit": pa.array([r["unit"] for r in rows], pa.string()),
-        "reason": pa.array([r["reason"] for r in rows], pa.string()),
-        "instrument": pa.array([r["instrument"] for r in rows], pa.string()),
-        "certificate_no": pa.array([r["certificate_no"] for r in rows], pa.string()),
-    })
-    return table
-
-
-def impact_scan(store: Store, actor: Actor, engine: Engine, *, at: dt.datetime | None = None) -> pa.Table:
-    """Values measured with suspect instruments (see :func:`impact_windows`), per window and
-    characteristic, with the window's reason and instrument: the scope of a re-inspection."""
-    engine.require("impact_scan")
-    windows = impact_windows(store, actor, at=at)
-    hits = engine.impact_scan(store, actor, windows.select(WINDOW_SCHEMA.names).cast(WINDOW_SCHEMA))
-    if hits.num_rows == 0:
-        return hits
-    pos = pa.array(np.searchsorted(np.asarray(windows.column("window").to_numpy()),
-                                   np.asarray(hits.column("window").to_numpy())), pa.int64())
-    for name in ("reason", "instrument", "certificate_no"):
-        hits = hits.append_column(name, windows.column(name).take(pos))
-    return hits
+__all__ = ["IMPACT_VIEW_COLUMNS", "SUSPECT_RESULTS", "RegionView", "analyse_region", "impact_scan", "impact_windows",
+           "region_view"]

@@ -94,17 +94,23 @@ class MetrologyMixin(StoreBase):
         return self._model(Lab, row, scope=tuple(ScopeEntry(**s) for s in row.scope))
 
     def get_lab(self, actor: Actor, lab_id: int | None = None, *, code: str | None = None) -> Lab:
-        """Labs form a public directory: every user may read them."""
+        """Labs form a public directory: every user may read them, with their state (suspended and
+        revoked labs are shown, marked); a pending application (``applied``) only its own tenant,
+        the regulator and the admin see."""
         q = select(t.lab).where(t.lab.c.id == lab_id if code is None else t.lab.c.code == code)
         with self._read() as conn:
             row = conn.execute(q).first()
-        if row is None:
+        if row is None or not (actor.is_admin or actor.is_regulator or row.tenant_id == actor.tenant_id
+                               or row.qualification != "applied"):
             raise NotFoundError(f"lab {code or lab_id!s} not found", field="lab")
         return self._lab_model(row)
 
     def list_labs(self, actor: Actor) -> list[Lab]:
+        """The labs :meth:`get_lab` shows the actor."""
         with self._read() as conn:
-            return [self._lab_model(r) for r in conn.execute(select(t.lab).order_by(t.lab.c.id))]
+            return [self._lab_model(r) for r in conn.execute(select(t.lab).order_by(t.lab.c.id))
+                    if actor.is_admin or actor.is_regulator or r.tenant_id == actor.tenant_id
+                    or r.qualification != "applied"]
 
     # -- instruments --------------------------------------------------------------------------
 
@@ -288,3 +294,213 @@ class MetrologyMixin(StoreBase):
                 for r in rows:  # ordered: the last row of each instrument wins
                     out[r.instrument_id] = self._model(Calibration, r)
         return out
+
+    # -- reverse traceability, calibration management (issue 9) -------------------------------
+
+    def get_calibration(self, actor: Actor, calibration_id: int) -> Calibration:
+        """One calibration (with its standards), if the actor may see the instrument."""
+        with self._read() as conn:
+            row = conn.execute(select(t.calibration).where(t.calibration.c.id == calibration_id)).first()
+            inst = None if row is None else conn.execute(
+                select(t.instrument).where(t.instrument.c.id == row.instrument_id)).first()
+            if row is None or not self._instrument_visible(actor, inst):
+                raise NotFoundError(f"calibration {calibration_id} not found", field="calibration_id")
+            stds = self._standards_of(conn, [row.id]).get(row.id, [])
+        return self._model(Calibration, row, standard_ids=tuple(stds))
+
+    def may_assess_impact(self, actor: Actor, calibration_id: int) -> Calibration:
+        """The out-of-tolerance impact of a calibration is assessed by the lab that issued it, the
+        regulator or the admin (anyone else: not found, or not allowed when it can see it)."""
+        cal = self.get_calibration(actor, calibration_id)
+        if actor.is_admin or actor.is_regulator:
+            return cal
+        with self._read() as conn:
+            lab_tenant = conn.execute(select(t.lab.c.tenant_id).where(t.lab.c.id == cal.lab_id)).scalar()
+        if actor.role is not Role.LAB or lab_tenant != actor.tenant_id:
+            raise PermissionDeniedError("only the lab that issued the calibration, the regulator or the admin may "
+                                        "assess its impact", field="calibration_id")
+        return cal
+
+    def calibrations_against(self, actor: Actor, standard_ids: list[int]) -> list[tuple]:
+        """Calibrations made against any of ``standard_ids``: ``(calibration_id, instrument_id,
+        standard_id, calibrated_at)`` (the regulator and the admin: registry of the whole region)."""
+        self._require_role(actor, Role.REGULATOR)
+        ids = sorted({int(i) for i in standard_ids})
+        out: list[tuple] = []
+        with self._read() as conn:
+            for i in range(0, len(ids), 5000):
+                out += [tuple(r) for r in conn.execute(
+                    select(t.calibration.c.id, t.calibration.c.instrument_id, t.calibration_standard.c.standard_id,
+                           t.calibration.c.calibrated_at)
+                    .join(t.calibration_standard, t.calibration_standard.c.calibration_id == t.calibration.c.id)
+                    .where(t.calibration_standard.c.standard_id.in_(ids[i:i + 5000])))]
+        return out
+
+    def calibration_records(self, actor: Actor, instrument_ids: list[int] | None = None) -> list[tuple]:
+        """Every calibration of the visible instruments (or of ``instrument_ids``) ordered by
+        instrument and time: ``(id, instrument_id, calibrated_at, valid_until, result,
+        error_as_found, expanded_uncertainty, coverage_factor, unit, certificate_no, lab_id)``.
+        One query per 5,000 instruments (calibration management and the impact walk)."""
+        cols = (t.calibration.c.id, t.calibration.c.instrument_id, t.calibration.c.calibrated_at,
+                t.calibration.c.valid_until, t.calibration.c.result, t.calibration.c.error_as_found,
+                t.calibration.c.expanded_uncertainty, t.calibration.c.coverage_factor, t.calibration.c.unit,
+                t.calibration.c.certificate_no, t.calibration.c.lab_id)
+        order = (t.calibration.c.instrument_id, t.calibration.c.calibrated_at, t.calibration.c.id)
+        out: list[tuple] = []
+        with self._read() as conn:
+            if instrument_ids is None:
+                visible = sorted(r.id for r in conn.execute(select(t.instrument)) if self._instrument_visible(actor, r))
+            else:
+                wanted = sorted({int(i) for i in instrument_ids})
+                visible = []
+                for i in range(0, len(wanted), 5000):
+                    visible += [r.id for r in conn.execute(select(t.instrument).where(
+                        t.instrument.c.id.in_(wanted[i:i + 5000]))) if self._instrument_visible(actor, r)]
+            for i in range(0, len(visible), 5000):
+                out += [tuple(r) for r in conn.execute(select(*cols).where(
+                    t.calibration.c.instrument_id.in_(visible[i:i + 5000])).order_by(*order))]
+        out.sort(key=lambda r: (r[1], r[2], r[0]))
+        return out
+
+    def instruments_by_id(self, actor: Actor, instrument_ids: list[int]) -> dict[int, Instrument]:
+        """The visible ones of ``instrument_ids`` (one query per 5,000)."""
+        ids = sorted({int(i) for i in instrument_ids})
+        out: dict[int, Instrument] = {}
+        with self._read() as conn:
+            for i in range(0, len(ids), 5000):
+                for r in conn.execute(select(t.instrument).where(t.instrument.c.id.in_(ids[i:i + 5000]))):
+                    if self._instrument_visible(actor, r):
+                        out[r.id] = self._model(Instrument, r)
+        return out
+
+    def parts_of(self, actor: Actor, product_ids: list[int]) -> tuple[list[int], list[int], list[str]]:
+        """``(part ids, product ids, serials)`` of the parts of ``product_ids`` (regulator, admin)."""
+        self._require_role(actor, Role.REGULATOR)
+        ids, prods, serials = [], [], []
+        pids = sorted({int(p) for p in product_ids})
+        with self._read() as conn:
+            for i in range(0, len(pids), 5000):
+                for r in conn.execute(select(t.part.c.id, t.part.c.product_id, t.part.c.serial)
+                                      .where(t.part.c.product_id.in_(pids[i:i + 5000]))):
+                    ids.append(r.id)
+                    prods.append(r.product_id)
+                    serials.append(r.serial)
+        return ids, prods, serials
+
+    def assembly_parents(self, actor: Actor, part_ids: list[int]) -> list[tuple]:
+        """As-built links up from ``part_ids``: ``(child_part_id, parent_part_id, parent serial,
+        parent product_id, parent enterprise_id)`` (regulator, admin)."""
+        self._require_role(actor, Role.REGULATOR)
+        ids = sorted({int(p) for p in part_ids})
+        out: list[tuple] = []
+        with self._read() as conn:
+            for i in range(0, len(ids), 5000):
+                out += [tuple(r) for r in conn.execute(
+                    select(t.assembly.c.child_part_id, t.assembly.c.parent_part_id, t.part.c.serial,
+                           t.part.c.product_id, t.product.c.enterprise_id)
+                    .join(t.part, t.part.c.id == t.assembly.c.parent_part_id)
+                    .join(t.product, t.product.c.id == t.part.c.product_id)
+                    .where(t.assembly.c.child_part_id.in_(ids[i:i + 5000])))]
+        return out
+
+    # -- impact reports -----------------------------------------------------------------------
+
+    @property
+    def impact_root(self):
+        return self.data_dir / "impact"
+
+    def save_impact_report(self, actor: Actor, calibration_id: int, summary: dict, tables: dict) -> int:
+        """Store an impact report: ``summary`` (JSON) in the registry, ``tables`` (name -> Arrow
+        table) as Parquet files under ``<data>/impact/report-<id>/``; returns the report id.
+        The assessor's right is checked again here."""
+        import pyarrow.parquet as pq
+
+        self.may_assess_impact(actor, calibration_id)
+        now = dt.datetime.now(dt.UTC)
+        with self._write() as conn:
+            rid = int(conn.execute(insert(t.impact_report).values(
+                calibration_id=calibration_id, created_at=now, actor=actor.username, summary=summary,
+                details_path=None)).inserted_primary_key[0])
+            rel = f"impact/report-{rid}"
+            folder = self.data_dir / rel
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, table in tables.items():
+                tmp = folder / f".{name}.parquet.tmp"
+                pq.write_table(table, tmp)
+                tmp.replace(folder / f"{name}.parquet")
+            conn.execute(update(t.impact_report).where(t.impact_report.c.id == rid).values(details_path=rel))
+        return rid
+
+    def _impact_reader(self, actor: Actor) -> tuple[bool, set[int]]:
+        """(sees whole reports, own enterprise ids)."""
+        with self._read() as conn:
+            own = set(conn.execute(select(t.enterprise.c.id).where(t.enterprise.c.tenant_id == actor.tenant_id))
+                      .scalars())
+        return actor.is_admin or actor.is_regulator, own
+
+    def _impact_row_visible(self, actor: Actor, row, whole: bool) -> bool:
+        if whole:
+            return True
+        if actor.tenant_id in (row.summary or {}).get("tenants", []):
+            return True
+        return actor.role is Role.LAB and actor.tenant_id == (row.summary or {}).get("issuer_tenant_id")
+
+    def impact_reports(self, actor: Actor, *, calibration_id: int | None = None) -> list[tuple[int, int, dt.datetime,
+                                                                                                str, dict]]:
+        """Reports the actor may read, newest first: ``(id, calibration_id, created_at, actor,
+        summary)``; an enterprise's summary holds only its own enterprises (and instruments)."""
+        whole, own = self._impact_reader(actor)
+        q = select(t.impact_report).order_by(t.impact_report.c.id.desc())
+        if calibration_id is not None:
+            q = q.where(t.impact_report.c.calibration_id == calibration_id)
+        with self._read() as conn:
+            rows = [r for r in conn.execute(q) if self._impact_row_visible(actor, r, whole)]
+        return [(r.id, r.calibration_id, r.created_at, r.actor, _own_summary(r.summary, actor, whole, own))
+                for r in rows]
+
+    def get_impact_report(self, actor: Actor, report_id: int) -> tuple[int, int, dt.datetime, str, dict]:
+        for r in self.impact_reports(actor):
+            if r[0] == report_id:
+                return r
+        raise NotFoundError(f"impact report {report_id} not found", field="report_id")
+
+    def impact_details(self, actor: Actor, report_id: int, name: str = "measurements"):
+        """A report's table (``measurements``, ``assemblies`` or ``instruments``), only the actor's
+        own enterprises' rows unless it sees the whole report."""
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        if name not in ("measurements", "assemblies", "instruments"):
+            raise InvalidInputError("must be measurements, assemblies or instruments", field="name")
+        summary = self.get_impact_report(actor, report_id)[4]
+        whole, own = self._impact_reader(actor)
+        with self._read() as conn:
+            rel = conn.execute(select(t.impact_report.c.details_path).where(t.impact_report.c.id == report_id)).scalar()
+        table = pq.read_table(self.data_dir / rel / f"{name}.parquet")
+        if whole:
+            return table
+        if name == "instruments":
+            if summary.get("issuer_tenant_id") == actor.tenant_id and actor.role is Role.LAB:
+                return table  # the issuing lab recalls what was calibrated with its standard
+            return table.filter(pc.equal(table.column("tenant_id"), actor.tenant_id))
+        return table.filter(pc.is_in(table.column("enterprise_id"), pa_int_set(own)))
+
+
+def pa_int_set(ids: set[int]):
+    import pyarrow as pa
+
+    return pa.array(sorted(ids), pa.int32())
+
+
+def _own_summary(summary: dict, actor: Actor, whole: bool, own: set[int]) -> dict:
+    """The part of an impact summary an actor may read: the whole for the regulator and the admin;
+    the issuing lab sees totals and instruments but not per-enterprise figures of others; an
+    enterprise tenant sees its own enterprises and its own instruments."""
+    if whole:
+        return summary
+    out = {k: v for k, v in summary.items() if k not in ("enterprises", "instruments", "tenants")}
+    out["enterprises"] = [e for e in summary.get("enterprises", []) if e.get("enterprise_id") in own]
+    out["instruments"] = [i for i in summary.get("instruments", []) if i.get("tenant_id") == actor.tenant_id]
+    if actor.role is not Role.LAB or actor.tenant_id != summary.get("issuer_tenant_id"):
+        out.pop("totals", None)
+    return out
