@@ -124,8 +124,8 @@ class PtRound(Entity):
     quantity: str = Field(min_length=1, max_length=64)
     unit: str = "mm"
     artefact: str = Field(min_length=1, max_length=512)
-    assigned_value: float
-    assigned_uncertainty: float = Field(ge=0)
+    assigned_value: float | None = None  # None: hidden (a lab's view of a round still open)
+    assigned_uncertainty: float | None = Field(default=None, ge=0)
     sigma_pt: float | None = Field(default=None, gt=0)
     score_kind: ScoreKind = ScoreKind.EN
     status: str = "open"
