@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import multiprocessing
 import os
 import shutil
 import signal
@@ -20,7 +21,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -70,43 +70,29 @@ def setup(data: Path) -> None:
     st.close()
 
 
-def publish(url_port: int, seconds: float, rate: float, per_msg: int, alarm_every: int, latencies: list,
-            done: threading.Event, warmup: float = 0.0) -> int:
+def _client(client_id: str):
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
-    sent_at: dict[str, float] = {}
-    wall_offset = time.time() - time.perf_counter()
-    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-alarms", protocol=mqtt.MQTTv5)
+    return mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
 
-    def on_alarm(c, u, m):
-        now = time.perf_counter()
-        for a in json.loads(m.payload):  # the alarms of one check
-            t = sent_at.get(a.get("message_id"))
-            if t is not None and a.get("kind") == "spec":
-                raised = dt.datetime.fromisoformat(a["raised_at"]).timestamp() - wall_offset  # on the perf clock
-                got = dt.datetime.fromisoformat(a["received_at"]).timestamp() - wall_offset
-                latencies.append(((now - t) * 1000, (raised - t) * 1000, (now - raised) * 1000, (got - t) * 1000,
-                                  (raised - got) * 1000))
 
-    sub.on_message = on_alarm
-    sub.connect("127.0.0.1", url_port)
-    sub.subscribe("jingce/+/+/alarms", qos=1)
-    sub.loop_start()
-    pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-pub", protocol=mqtt.MQTTv5)
+def publisher(port: int, seconds: float, rate: float, per_msg: int, alarm_every: int, warmup: float, out) -> None:
+    """The gauge: its own process, and no network thread. ``publish`` writes to the socket at once,
+    so the time stamped just before it is when the message leaves; the broker's PUBACKs are read
+    while waiting for the next send."""
+    pub = _client("bench-pub")
     pub.max_queued_messages_set(0)
-    pub.max_inflight_messages_set(1000)
-    pub.connect("127.0.0.1", url_port)
-    pub.loop_start()
+    pub.max_inflight_messages_set(65535)
+    pub.connect("127.0.0.1", port)
+    while not pub.is_connected():
+        pub.loop(0.05)
+    sent_at: dict[str, float] = {}
     rng = np.random.default_rng(1)
-    t0 = time.perf_counter()
+    t0 = time.time()
     i = 0
     base = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
-    while time.perf_counter() - t0 < warmup + seconds:
-        target = t0 + i / rate
-        delay = target - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
+    while time.time() - t0 < warmup + seconds:
         mid = f"m{i}"
         vals = 10 + rng.normal(0, 0.002, per_msg)
         if alarm_every and i % alarm_every == 0:
@@ -114,15 +100,42 @@ def publish(url_port: int, seconds: float, rate: float, per_msg: int, alarm_ever
         msg = {"id": mid, "time": (base + dt.timedelta(milliseconds=i)).isoformat(), "part_number": "P1",
                "serial": f"S{i}", "values": [{"characteristic": CHARS[k % len(CHARS)], "value": float(v), "unit": "mm"}
                                             for k, v in enumerate(vals)]}
-        if time.perf_counter() - t0 >= warmup:  # the collector's first sight of each characteristic is not timed
-            sent_at[mid] = time.perf_counter()
-        pub.publish("jingce/E1/P1/gauge/measurements", json.dumps(msg), qos=1)
+        payload = json.dumps(msg)
+        target = t0 + i / rate
+        while (delay := target - time.time()) > 0:
+            pub.loop(delay)
+        now = time.time()
+        if now - t0 >= warmup and alarm_every and i % alarm_every == 0:  # the first sight of each characteristic is not timed
+            sent_at[mid] = now
+        pub.publish("jingce/E1/P1/gauge/measurements", payload, qos=1)
         i += 1
-    time.sleep(3)
-    done.set()
+    end = time.time() + 3
+    while time.time() < end:
+        pub.loop(0.1)
     pub.disconnect()
+    out.send((i, sent_at))
+
+
+def subscriber(port: int, out) -> None:
+    """The alarm display: its own process, one thread; stamps each alarm as it arrives."""
+    sub = _client("bench-alarms")
+    got: dict[str, tuple[float, float, float]] = {}
+
+    def on_alarm(c, u, m):
+        now = time.time()
+        for a in json.loads(m.payload):  # the alarms of one check
+            if a.get("kind") == "spec":
+                got[a["message_id"]] = (now, dt.datetime.fromisoformat(a["raised_at"]).timestamp(),
+                                        dt.datetime.fromisoformat(a["received_at"]).timestamp())
+
+    sub.on_message = on_alarm
+    sub.on_subscribe = lambda *a: out.send("ready")
+    sub.connect("127.0.0.1", port)
+    sub.subscribe("jingce/+/+/alarms", qos=1)
+    while not out.poll():
+        sub.loop(0.05)
     sub.disconnect()
-    return i
+    out.send(got)
 
 
 def main() -> None:
@@ -133,49 +146,66 @@ def main() -> None:
     ap.add_argument("--alarm-every", type=int, default=200)
     ap.add_argument("--warmup", type=float, default=2.0, help="seconds published before latencies are timed")
     ap.add_argument("--batch-seconds", type=float, default=0.5, help="the collector's commit interval")
+    ap.add_argument("--receiver", choices=("process", "thread"), default="process",
+                    help="the collector's MQTT client: in a receiver process, or a thread of the checking process")
+    ap.add_argument("--nice", type=int, default=0, help="run the collector at this niceness (negative: more priority)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="jingce-mqtt-bench-"))
     broker = Broker(work / "broker").start()
     data = work / "data"
     setup(data)
-    collector = subprocess.Popen([sys.executable, "-m", "jingce.cli.app", "collect", "mqtt", "--quiet", "--broker",
+    collector = subprocess.Popen(([ "nice", "-n", str(args.nice)] if args.nice else []) +
+                                 [sys.executable, "-m", "jingce.cli.app", "collect", "mqtt", "--quiet", "--broker",
                                   broker.url, "--client-id", "bench-collector", "--batch-seconds", str(args.batch_seconds),
-                                  "--data", str(data), "--as", "gauge"], env=os.environ | {"JINGCE_LANG": "en"})
+                                  "--receiver", args.receiver, "--data", str(data), "--as", "gauge"],
+                                 env=os.environ | {"JINGCE_LANG": "en"})
     time.sleep(6)  # start-up
-    latencies: list[float] = []
-    done = threading.Event()
     store = Store(Settings(data_dir=data))
     admin = store.bootstrap()
     base_rows = store.lake_stats()["rows"]
-    t_start = time.perf_counter()
-    n_msgs = [0]
-    th = threading.Thread(target=lambda: n_msgs.__setitem__(0, publish(broker.port, args.seconds, args.rate,
-                                                                         args.values_per_message, args.alarm_every,
-                                                                         latencies, done, args.warmup)))
-    th.start()
+    mp = multiprocessing.get_context("spawn")
+    sub_end, sub_child = mp.Pipe()
+    pub_end, pub_child = mp.Pipe()
+    sub = mp.Process(target=subscriber, args=(broker.port, sub_child))
+    sub.start()
+    assert sub_end.recv() == "ready"
+    pub = mp.Process(target=publisher, args=(broker.port, args.seconds, args.rate, args.values_per_message,
+                                              args.alarm_every, args.warmup, pub_child))
+    t_start = time.time()
+    pub.start()
     expected = None
     last = (t_start, 0)
+    n_msgs, sent_at = 0, {}
     while True:
         time.sleep(0.5)
         rows = store.lake_stats()["rows"] - base_rows
         if rows != last[1]:
-            last = (time.perf_counter(), rows)
-        if done.is_set():
-            expected = n_msgs[0] * args.values_per_message
-            if rows >= expected or time.perf_counter() - last[0] > 15:
-                break
-    th.join()
+            last = (time.time(), rows)
+        if expected is None and pub_end.poll():
+            n_msgs, sent_at = pub_end.recv()
+            expected = n_msgs * args.values_per_message
+        if expected is not None and (rows >= expected or time.time() - last[0] > 15):
+            break
+    pub.join()
+    time.sleep(1)  # the last alarms
+    sub_end.send("stop")
+    arrived = sub_end.recv()
+    sub.join()
     elapsed = last[0] - t_start
     rows = last[1]
     collector.send_signal(signal.SIGTERM)
     collector.wait(timeout=30)
     broker.stop()
+    # publish -> alarm received, publish -> raised, raised -> received, publish -> collector, collector -> raised
+    latencies = [((now - t) * 1000, (raised - t) * 1000, (now - raised) * 1000, (got - t) * 1000, (raised - got) * 1000)
+                 for m, t in sent_at.items() if m in arrived for now, raised, got in [arrived[m]]]
+    missing = len(sent_at) - len(latencies)
     lat = sorted(x[0] for x in latencies)
     to_check = sorted(x[1] for x in latencies)
     to_sub = sorted(x[2] for x in latencies)
     to_collector = sorted(x[3] for x in latencies)
     in_collector = sorted(x[4] for x in latencies)
-    print(f"messages {n_msgs[0]}, values expected {expected}, committed {rows} in {elapsed:.1f} s "
+    print(f"messages {n_msgs}, values expected {expected}, committed {rows} in {elapsed:.1f} s "
           f"-> {rows / elapsed:,.0f} values/s ({rows / elapsed / args.values_per_message:,.0f} messages/s)")
     if lat:
         p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]  # noqa: E731
@@ -186,6 +216,8 @@ def main() -> None:
                          ("  received -> alarm raised", in_collector),
                          ("alarm raised -> received by the subscriber", to_sub)):
             print(f"  {name}: p50 {statistics.median(xs):.1f} ms, p99 {xs[min(len(xs) - 1, int(0.99 * len(xs)))]:.1f} ms")
+    if missing:
+        print(f"{missing} timed alarms never arrived")
     print(f"load average {os.getloadavg()}")
     shutil.rmtree(work, ignore_errors=True)
     _ = admin

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from jingce.collect.messages import encode
-from jingce.collect.mqtt import MqttCollector
+from jingce.collect.mqtt import MqttCollector, MqttReceiverCollector
 from jingce.services.collectors import live_sink
 from jingce.settings import Settings
 from jingce.store import Store
@@ -69,7 +69,8 @@ def wait_for(cond, timeout=30.0):
     return False
 
 
-def test_live_values_alarms_and_duplicates(region, broker):
+@pytest.mark.parametrize("kind", [MqttReceiverCollector, MqttCollector], ids=["receiver-process", "thread"])
+def test_live_values_alarms_and_duplicates(region, broker, kind):
     history(region)
     st = region.store
     alarms_seen = []
@@ -82,7 +83,7 @@ def test_live_values_alarms_and_duplicates(region, broker):
     sink = live_sink(st, region.c, source="test-broker", source_format="mqtt",
                      publish=lambda topic, payload: holder["c"].publish(topic, payload), max_delay=0.2)
     bad = []
-    col = holder["c"] = MqttCollector(broker.url, sink.add, client_id="collector-1", on_bad=bad.append).start()
+    col = holder["c"] = kind(broker.url, sink.add, client_id="collector-1", on_bad=bad.append).start()
     assert col.wait_connected()
     pub = publisher(broker, "pub-1")
     for i in range(100):
@@ -109,6 +110,22 @@ def test_live_values_alarms_and_duplicates(region, broker):
     sub.disconnect()
 
 
+def receivers(client_id: str) -> list[int]:
+    """Running receiver processes of that client id."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read()
+            with open(f"/proc/{pid}/stat") as f:
+                zombie = f.read().rsplit(")", 1)[1].split()[0] == "Z"
+        except OSError:
+            continue
+        if b"jingce.collect.mqtt" in cmd and client_id.encode() in cmd and not zombie:
+            found.append(int(pid))
+    return found
+
+
 def _collector_cmd(data, broker: Broker) -> list[str]:
     return [sys.executable, "-m", "jingce.cli.app", "collect", "mqtt", "--quiet", "--broker", broker.url,
             "--client-id", "killed-collector", "--batch-seconds", "0.3", "--data", str(data), "--as", "c"]
@@ -131,6 +148,7 @@ def test_collector_sigkilled_mid_stream_loses_and_duplicates_nothing(tmp_path, b
         return watcher.measurements(admin, columns=("serial",)).num_rows >= 2
 
     assert wait_for(probe_landed, timeout=60)
+    assert len(receivers("killed-collector")) == 1  # the MQTT client runs in a receiver process
     n = 1500
     rng = np.random.default_rng(3)
 
@@ -145,6 +163,7 @@ def test_collector_sigkilled_mid_stream_loses_and_duplicates_nothing(tmp_path, b
         time.sleep(float(rng.uniform(0.3, 0.9)))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        assert wait_for(lambda: not receivers("killed-collector"), timeout=5)  # it dies with its parent
         time.sleep(0.3)
         proc = subprocess.Popen(_collector_cmd(data, broker), env=env)
     th.join()
@@ -164,10 +183,11 @@ def test_collector_sigkilled_mid_stream_loses_and_duplicates_nothing(tmp_path, b
 
 
 @pytest.mark.slow
-def test_broker_restarted_mid_stream_loses_nothing(region, broker):
+@pytest.mark.parametrize("kind", [MqttReceiverCollector, MqttCollector], ids=["receiver-process", "thread"])
+def test_broker_restarted_mid_stream_loses_nothing(region, broker, kind):
     st = region.store
     sink = live_sink(st, region.c, source="restart", source_format="mqtt", monitor=False, max_delay=0.2)
-    col = MqttCollector(broker.url, sink.add, client_id="collector-restart").start()
+    col = kind(broker.url, sink.add, client_id="collector-restart").start()
     assert col.wait_connected()
     pub = publisher(broker, "pub-restart")
     n = 600

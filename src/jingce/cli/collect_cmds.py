@@ -49,13 +49,19 @@ def collect_mqtt(
     client_id: str = typer.Option("jingce-collector", "--client-id", help="persistent session id"),
     max_rows: int = typer.Option(20000, "--batch-rows", help="commit after this many values"),
     max_delay: float = typer.Option(1.0, "--batch-seconds", help="or after this many seconds"),
+    receiver: str = typer.Option("process", "--receiver",
+                                 help="process: the MQTT client in a receiver process of its own; "
+                                      "thread: in a thread of the checking process"),
     quiet: bool = typer.Option(False, "--quiet", help="no status display"),
     data: Path | None = DataOption,
     as_user: str = AsOption,
 ) -> None:
     """Collect measurement messages from MQTT (QoS 1, acknowledged after commit) / 从 MQTT 采集."""
-    from jingce.collect.mqtt import MqttCollector
+    from jingce.collect.mqtt import MqttCollector, MqttReceiverCollector
     from jingce.services.collectors import live_sink
+
+    if receiver not in ("process", "thread"):
+        raise InvalidInputError("must be process or thread", argument="--receiver")
 
     # the network and checking threads must not wait 5 ms (Python's default) for the interpreter
     # while a commit runs: alarms are due within 100 ms
@@ -66,8 +72,9 @@ def collect_mqtt(
     sink = live_sink(store, actor, source=f"{broker}/{client_id}", source_format="mqtt",
                      publish=lambda topic_, payload: holder["c"].publish(topic_, payload),
                      max_rows=max_rows, max_delay=max_delay)
-    collector = holder["c"] = MqttCollector(broker, sink.add, topics=topic, client_id=client_id,
-                                            on_bad=lambda e: console.print(f"[yellow]{e.bilingual()}"))
+    kind = MqttReceiverCollector if receiver == "process" else MqttCollector
+    collector = holder["c"] = kind(broker, sink.add, topics=topic, client_id=client_id,
+                                   on_bad=lambda e: console.print(f"[yellow]{e.bilingual()}"))
     stop = _stop_event()
     if quiet:
         collector.run_forever(stop)

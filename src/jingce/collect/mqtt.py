@@ -5,13 +5,31 @@ the broker keeps messages while it is down; it announces a large Receive Maximum
 keeps sending while earlier messages wait (unacknowledged) for their batch to commit; it
 acknowledges each message only when the sink says its batch is committed. Redeliveries after a
 crash carry the same message ids and are dropped by the store.
+
+Two forms with one interface: :class:`MqttCollector` runs paho's network loop in a thread of the
+checking process; :class:`MqttReceiverCollector` runs it in a receiver process of its own (the
+default of ``jingce collect mqtt``). In one interpreter the network thread gives up the GIL at
+every socket call (several per message) and waits for it behind the checker and the committer, so
+messages queue in the socket while a commit runs; the receiver process only reads, parses, forwards
+``(session, packet id, message, receive time)`` in batches through a socket pair, and
+sends the acknowledgements and alarms the checking process hands back.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 from urllib.parse import urlparse
 
 from jingce.collect.messages import Message, parse
@@ -77,23 +95,12 @@ class MqttCollector:
             self.connected.set()
 
     def _on_message(self, client, userdata, msg):
-        self.received += 1
         mid, qos = msg.mid, msg.qos
 
         def ack() -> None:
             client.ack(mid, qos)
 
-        received = dt.datetime.now(dt.UTC)
-        try:
-            message = parse(msg.payload, msg.topic)
-            message.received_at = received
-        except FormatError as exc:
-            self.bad += 1
-            if self.on_bad:
-                self.on_bad(exc)
-            ack()
-            return
-        self.sink_add(message, ack)
+        _hand_over(self, msg.payload, msg.topic, dt.datetime.now(dt.UTC), ack)
 
     def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
         self.client.publish(topic, payload, qos=qos)
@@ -122,8 +129,264 @@ class MqttCollector:
             self.stop()
 
 
+def _hand_over(collector, payload: bytes, topic: str, received: dt.datetime, ack: Callable[[], None]) -> None:
+    collector.received += 1
+    try:
+        message = parse(payload, topic)
+        message.received_at = received
+    except FormatError as exc:
+        collector.bad += 1
+        if collector.on_bad:
+            collector.on_bad(exc)
+        ack()  # sending it again would not make it better
+        return
+    collector.sink_add(message, ack)
+
+
+class MqttReceiverCollector:
+    """:class:`MqttCollector`'s interface, with the MQTT client in a receiver process.
+
+    The receiver (``python -m jingce.collect.mqtt``, started by :meth:`start`) owns the session:
+    QoS 1, ``clean_start=False``, manual acknowledgement. It reads every message the broker has
+    sent, parses them, forwards them in one batch per read, and acknowledges a packet id only when this
+    process sends it back (after the commit), and only if that packet id is still unacknowledged
+    in the same broker session: a packet id from a session the broker has since lost, or
+    acknowledged already, is never sent, so a late acknowledgement cannot confirm another
+    message. The receiver exits at once, acknowledging nothing more, when this process dies
+    (``PR_SET_PDEATHSIG`` and the closed socket pair).
+    """
+
+    def __init__(self, url: str, sink_add: Callable[[Message, Callable[[], None]], None], *,
+                 topics=(DEFAULT_TOPIC,), client_id: str = "jingce-collector", session_expiry: int = 7 * 86400,
+                 on_bad: Callable[[FormatError], None] | None = None, ack_delay: float = 0.002):
+        require_extra("paho.mqtt.client", "live")
+        self.host, self.port = _broker(url)
+        self.topics, self.sink_add, self.on_bad = tuple(topics), sink_add, on_bad
+        self.client_id, self.session_expiry, self.ack_delay = client_id, session_expiry, ack_delay
+        self.received = 0
+        self.bad = 0
+        self.connected = threading.Event()
+        self.proc: subprocess.Popen | None = None
+        self._conn: Connection | None = None
+        self._send_lock = threading.Lock()
+        self._acks: deque[tuple[int, int, int]] = deque()
+        self._ack_ready = threading.Event()
+        self._stopping = threading.Event()
+
+    def start(self) -> MqttReceiverCollector:
+        mine, theirs = socket.socketpair()
+        config = {"host": self.host, "port": self.port, "topics": self.topics, "client_id": self.client_id,
+                  "session_expiry": self.session_expiry, "parent": os.getpid(), "fd": theirs.fileno()}
+        self.proc = subprocess.Popen([sys.executable, "-m", "jingce.collect.mqtt", json.dumps(config)],
+                                     pass_fds=(theirs.fileno(),), env=os.environ | {"PYTHONPATH": os.pathsep.join(sys.path)})
+        theirs.close()
+        self._conn = Connection(mine.detach())
+        self._threads = [threading.Thread(target=self._read_loop, name="jingce-mqtt-read", daemon=True),
+                         threading.Thread(target=self._ack_loop, name="jingce-mqtt-ack", daemon=True)]
+        for th in self._threads:
+            th.start()
+        return self
+
+    def _send(self, item) -> None:
+        with self._send_lock:
+            try:
+                self._conn.send(item)
+            except (OSError, ValueError):  # the receiver is gone: the broker will send these again
+                pass
+
+    def _read_loop(self) -> None:
+        while True:
+            try:
+                kind, body = self._conn.recv()
+            except (EOFError, OSError):
+                self.connected.clear()
+                return
+            if kind == "messages":
+                for session, mid, qos, topic, parsed, at in body:
+                    def ack(session=session, mid=mid, qos=qos) -> None:
+                        self._acks.append((session, mid, qos))
+                        self._ack_ready.set()
+                    if isinstance(parsed, Message):
+                        self.received += 1
+                        self.sink_add(parsed, ack)
+                    else:  # the receiver could not parse it: parse here, for the error
+                        _hand_over(self, parsed, topic, dt.datetime.fromtimestamp(at, dt.UTC), ack)
+            elif kind == "connected":
+                (self.connected.set if body else self.connected.clear)()
+
+    def _ack_loop(self) -> None:
+        # the committer acknowledges a batch message by message: gather them and send one list
+        while not self._stopping.is_set():
+            if not self._ack_ready.wait(0.5):
+                continue
+            self._ack_ready.clear()
+            time.sleep(self.ack_delay)
+            self._flush_acks()
+
+    def _flush_acks(self) -> None:
+        acks = []
+        while self._acks:
+            acks.append(self._acks.popleft())
+        if acks:
+            self._send(("ack", acks))
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
+        self._send(("publish", (topic, bytes(payload), qos)))
+
+    def wait_connected(self, timeout: float = 10.0) -> bool:
+        return self.connected.wait(timeout)
+
+    def stop(self) -> None:
+        """Send the acknowledgements due, disconnect the receiver and wait for it."""
+        self._stopping.set()
+        self._flush_acks()
+        self._send(("stop", None))
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self._conn is not None:
+            self._conn.close()
+
+    def run_forever(self, stop: threading.Event, tick: Callable[[], None] | None = None, every: float = 0.5) -> None:
+        """Run until ``stop`` is set, calling ``tick`` (for a status display) every ``every`` seconds."""
+        self.start()
+        try:
+            while not stop.wait(every):
+                if tick:
+                    tick()
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"the MQTT receiver process ended (exit code {self.proc.returncode})")
+        finally:
+            self.stop()
+
+
+def _die_with_parent(parent: int) -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # died before prctl took effect
+        os._exit(1)
+
+
+def _receive(config: dict) -> None:
+    """The receiver process: see :class:`MqttReceiverCollector`. One thread, one ``select``."""
+    _die_with_parent(config["parent"])
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    conn = Connection(config["fd"])
+    props = Properties(PacketTypes.CONNECT)
+    props.ReceiveMaximum = 65535
+    props.SessionExpiryInterval = config["session_expiry"]
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=config["client_id"], protocol=mqtt.MQTTv5,
+                         manual_ack=True)
+    client.max_inflight_messages_set(65535)  # alarms never wait for the broker's PUBACKs
+    client.on_socket_register_write = lambda *a: None  # written below, once per round, not per packet
+    state = {"session": 0, "up": False}
+    unacked: set[int] = set()  # packet ids of this session the broker waits for
+    batch: list = []
+
+    def tell(item) -> None:
+        try:
+            conn.send(item)
+        except OSError:
+            os._exit(0)  # the parent is gone: acknowledge nothing more
+
+    def on_connect(c, userdata, flags, reason_code, properties):
+        if reason_code.is_failure:
+            return
+        if not flags.session_present:  # a new session: old packet ids mean nothing now
+            state["session"] += 1
+            unacked.clear()
+        for topic in config["topics"]:
+            c.subscribe(topic, qos=1)
+        state["up"] = True
+        tell(("connected", True))
+
+    def on_disconnect(*_):
+        if state["up"]:
+            state["up"] = False
+            tell(("connected", False))
+
+    def on_message(c, userdata, msg):
+        at = time.time()
+        if msg.qos:
+            unacked.add(msg.mid)
+        try:  # parsed here, on the receiver's core, not the checker's
+            parsed = parse(msg.payload, msg.topic)
+            parsed.received_at = dt.datetime.fromtimestamp(at, dt.UTC)
+        except FormatError:
+            parsed = msg.payload
+        batch.append((state["session"], msg.mid, msg.qos, msg.topic, parsed, at))
+
+    client.on_connect, client.on_disconnect, client.on_message = on_connect, on_disconnect, on_message
+    delay, retry_at, stopping = 0.2, 0.0, False
+    while True:
+        sock = client.socket()
+        if sock is None:
+            if stopping:
+                os._exit(0)
+            if time.monotonic() >= retry_at:
+                try:
+                    client.connect(config["host"], config["port"], clean_start=False, properties=props)
+                    delay = 0.2
+                    continue
+                except OSError:
+                    retry_at, delay = time.monotonic() + delay, min(delay * 2, 5.0)
+            ready, _, _ = select.select([conn], [], [], max(0.0, retry_at - time.monotonic()))
+            writable = []
+        else:
+            ready, writable, _ = select.select([sock, conn], [sock] if client.want_write() else [], [], 1.0)
+        if sock is not None and sock in ready:
+            for _ in range(5000):  # all that is waiting, one packet per loop_read
+                if client.loop_read() != mqtt.MQTT_ERR_SUCCESS or client.socket() is None:
+                    break
+                if not select.select([sock], [], [], 0)[0]:
+                    break
+            if batch:
+                tell(("messages", batch))
+                batch = []
+        if conn in ready:
+            while True:
+                try:
+                    kind, body = conn.recv()
+                except (EOFError, OSError):
+                    os._exit(0)
+                if kind == "ack":
+                    for session, mid, qos in body:
+                        if session == state["session"] and mid in unacked and state["up"]:
+                            unacked.discard(mid)
+                            client.ack(mid, qos)
+                elif kind == "publish":
+                    client.publish(body[0], body[1], qos=body[2])
+                elif kind == "stop":
+                    stopping = True
+                    client.disconnect()
+                if not conn.poll():
+                    break
+        if client.socket() is not None:
+            if client.want_write() or writable:
+                client.loop_write()
+            client.loop_misc()
+        elif stopping:
+            os._exit(0)
+
+
 def alarm_topic(enterprise: str, site: str | None) -> str:
     return f"jingce/{enterprise}/{site or '-'}/alarms"
 
 
-__all__ = ["DEFAULT_TOPIC", "MqttCollector", "alarm_topic"]
+__all__ = ["DEFAULT_TOPIC", "MqttCollector", "MqttReceiverCollector", "alarm_topic"]
+
+
+if __name__ == "__main__":
+    _receive(json.loads(sys.argv[1]))
