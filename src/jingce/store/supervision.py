@@ -73,7 +73,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _require_regulator(actor: Actor, what: str) -> None:
+def require_regulator(actor: Actor, what: str) -> None:
     if actor.role is not Role.REGULATOR:
         raise PermissionDeniedError(f"only the regulator may {what} (role {actor.role.value})", field="role")
 
@@ -164,7 +164,7 @@ class SupervisionMixin(StoreBase):
         naming the lab's state. The event, the audit entry and the notification to the lab's
         tenant are written in one transaction.
         """
-        _require_regulator(actor, f"{decision.action.value} a lab")
+        require_regulator(actor, f"{decision.action.value} a lab")
         now = _now()
         with self._write() as conn:
             row = conn.execute(select(t.lab).where(t.lab.c.id == lab_id)).first()
@@ -201,7 +201,7 @@ class SupervisionMixin(StoreBase):
 
     def add_round(self, actor: Actor, pt: PtRound) -> PtRound:
         """The regulator publishes a round; the labs that may take part are told."""
-        _require_regulator(actor, "publish a proficiency-testing round")
+        require_regulator(actor, "publish a proficiency-testing round")
         for name in ("assigned_value", "assigned_uncertainty"):
             if getattr(pt, name) is None:
                 raise InvalidInputError("the regulator publishes the round with it", field=name)
@@ -324,7 +324,7 @@ class SupervisionMixin(StoreBase):
     def close_round(self, actor: Actor, round_id: int, scorer: Scorer) -> tuple[PtRound, list[PtResult]]:
         """The regulator closes a round; ``scorer`` scores its results inside the same transaction
         (so no result can slip in between), each lab's tenant is told its score."""
-        _require_regulator(actor, "close a proficiency-testing round")
+        require_regulator(actor, "close a proficiency-testing round")
         now = _now()
         with self._write() as conn:
             rnd = conn.execute(select(t.pt_round).where(t.pt_round.c.id == round_id)).first()
@@ -373,7 +373,7 @@ class SupervisionMixin(StoreBase):
 
     def raise_finding(self, actor: Actor, finding: AuditFinding) -> AuditFinding:
         """The regulator raises a finding on a lab; the lab's tenant is told."""
-        _require_regulator(actor, "raise an audit finding")
+        require_regulator(actor, "raise an audit finding")
         finding = finding.model_copy(update={"status": FindingStatus.OPEN, "raised_by": actor.username,
                                              "closure": None, "answered_at": None, "answered_by": None,
                                              "closed_at": None, "closed_by": None, "review_note": None})
@@ -449,7 +449,7 @@ class SupervisionMixin(StoreBase):
     def review_finding(self, actor: Actor, finding_id: int, *, close: bool, note: str | None = None) -> AuditFinding:
         """The regulator closes a finding (open or answered) or reopens it (answered or closed:
         the corrective action was not enough; a note saying why is required)."""
-        _require_regulator(actor, "close or reopen an audit finding")
+        require_regulator(actor, "close or reopen an audit finding")
         note = (note or "").strip() or None
         step = "close" if close else "reopen"
         now = _now()
