@@ -391,15 +391,77 @@ def _indicators(cols: dict[str, np.ndarray], mask: np.ndarray, instruments: list
     with_data = int(np.sum(n > 0))
     total = int(n.sum())
     calibrated = sum(i["status"] != "overdue" for i in instruments)
+    traceable = sum(bool(i.get("traceable")) for i in instruments)
     return {
         "characteristics": int(mask.sum()), "values": total,
         "cpk_classes": {name: int(np.sum((cpk >= lo) & (cpk < hi))) for name, lo, hi in CPK_CLASSES}
         | {"n/a": int(np.sum(~np.isfinite(cpk)))},
         "out_of_control_rate": _f(np.sum(cols["alarms"][mask] > 0) / with_data) if with_data else None,
         "ppm_out_of_spec": _f(cols["out_of_spec"][mask].sum() / total * 1e6) if total else None,
+        "nonconforming_characteristics": int(np.sum(cols["out_of_spec"][mask] > 0)),
         "calibration_compliance": _f(calibrated / len(instruments)) if instruments else None,
+        "traceability_coverage": _f(traceable / len(instruments)) if instruments else None,
         "instruments": len(instruments),
     }
+
+
+_BROKEN = ("out_of_tolerance", "fail")
+
+
+def _aware(x: dt.datetime) -> dt.datetime:
+    return x if x.tzinfo is not None else x.replace(tzinfo=dt.UTC)
+
+
+def traceable_instruments(store: Store, actor: Actor, now: dt.datetime) -> dict[int, bool]:
+    """For every instrument of the region: is its calibration chain unbroken up to a national
+    standard at ``now`` (each link's calibration in force, neither expired nor found out of
+    tolerance, made against standards that are themselves traceable; the rule of
+    :meth:`jingce.store.Store.calibration_chain`)? Computed for all instruments at once from two
+    batch reads (the calibrations, and the standards each was made against), so thousands of
+    instruments cost a few queries, not a chain walk each."""
+    admin = _aggregate_actor(actor) if not actor.is_admin else actor
+    insts = {i.id: i for i in store.list_instruments(admin)}
+    if not (hasattr(store, "calibration_records") and hasattr(store, "calibrations_against")):
+        return {i: store.calibration_chain(admin, i, now).unbroken for i in insts}  # older store: per chain
+    in_force: dict[int, tuple] = {}
+    for r in store.calibration_records(admin):  # ordered by instrument and time
+        if _aware(r[2]) <= now:
+            in_force[r[1]] = r
+    standards = [i for i, x in insts.items() if x.kind.value != "working"]
+    used: dict[int, list[int]] = {}
+    for cal_id, _inst, std, _at in store.calibrations_against(admin, standards):
+        used.setdefault(cal_id, []).append(std)
+    memo: dict[int, bool] = {}
+
+    def ok(i: int, path: frozenset) -> bool:
+        if i in memo:
+            return memo[i]
+        inst = insts.get(i)
+        if inst is None or i in path:
+            return False
+        if inst.kind.value == "national_standard":
+            memo[i] = True
+            return True
+        cal = in_force.get(i)
+        good = (cal is not None and cal[4] not in _BROKEN and _aware(cal[3]) >= now and bool(used.get(cal[0]))
+                and all(ok(s, path | {i}) for s in used[cal[0]]))
+        memo[i] = good
+        return good
+
+    return {i: ok(i, frozenset()) for i in insts}
+
+
+def _traceable(store: Store, actor: Actor, now: dt.datetime) -> dict[int, bool]:
+    return traceable_instruments(store, actor, now)  # a few queries: not cached, calibrations change often
+
+
+def _proficiency(store: Store, actor: Actor) -> dict | None:
+    """The lab supervision indicators (proficiency results, labs by state, open findings)."""
+    try:
+        from jingce.services.supervision import supervision_indicators
+    except ImportError:
+        return None
+    return supervision_indicators(store, actor)
 
 
 def region_dashboard(store: Store, actor: Actor, *, chain: str | None = None, start: dt.date | None = None,
@@ -417,6 +479,9 @@ def region_dashboard(store: Store, actor: Actor, *, chain: str | None = None, st
     ent_col = cols["enterprise_id"]
     now = dt.datetime.now(dt.UTC)
     instruments = _instrument_status(store, _aggregate_actor(actor), [e.id for e in ents], now)
+    traceable = _traceable(store, actor, now)
+    for i in instruments:
+        i["traceable"] = traceable.get(i["id"], False)
     inst_by_ent: dict[int, list[dict]] = {}
     for i in instruments:
         inst_by_ent.setdefault(i["enterprise_id"], []).append(i)
@@ -433,7 +498,8 @@ def region_dashboard(store: Store, actor: Actor, *, chain: str | None = None, st
         chain_rows.append({"chain": name, "enterprises": len(ids), **_indicators(cols, mask, insts)})
     return {"chains": chain_rows, "enterprises": enterprises, "source": source,
             "period": {"start": start.isoformat() if start else None, "end": end.isoformat() if end else None},
-            "cpk_classes": [c[0] for c in CPK_CLASSES] + ["n/a"]}
+            "cpk_classes": [c[0] for c in CPK_CLASSES] + ["n/a"], "proficiency": _proficiency(store, actor),
+            "nonconforming": _nonconforming(store, actor, per, limit=15)}
 
 
 def region_enterprise(store: Store, actor: Actor, enterprise_id: int, *, start: dt.date | None = None,
@@ -445,7 +511,11 @@ def region_enterprise(store: Store, actor: Actor, enterprise_id: int, *, start: 
     per, source = _per_characteristic(store, actor, enterprise_ids=[enterprise_id], start=start, end=end)
     cols = _columns(per, "characteristic_id", "product_id", "n_values", "cpk", "ppk", "cpk_lo", "cpk_hi",
                     "alarms", "out_of_spec", "ppm_overall")
-    instruments = _instrument_status(store, _aggregate_actor(actor), [enterprise_id], dt.datetime.now(dt.UTC))
+    now = dt.datetime.now(dt.UTC)
+    instruments = _instrument_status(store, _aggregate_actor(actor), [enterprise_id], now)
+    traceable = _traceable(store, actor, now)
+    for i in instruments:
+        i["traceable"] = traceable.get(i["id"], False)
     chars = {c.id: c for c in store.list_characteristics(actor, enterprise_id=enterprise_id)}
     products = {p.id: p.part_number for p in store.list_products(actor, enterprise_id)}
     rows = []
@@ -457,11 +527,56 @@ def region_enterprise(store: Store, actor: Actor, enterprise_id: int, *, start: 
                      "ppk": _f(cols["ppk"][i]), "cpk_ci": [_f(cols["cpk_lo"][i]), _f(cols["cpk_hi"][i])],
                      "ppm_expected": _f(cols["ppm_overall"][i]),
                      "ppm_out_of_spec": _f(cols["out_of_spec"][i] / n * 1e6) if n else None,
-                     "alarms": int(cols["alarms"][i]), "light": _light(n, float(cols["cpk"][i]))})
+                     "alarms": int(cols["alarms"][i]), "light": _light(n, float(cols["cpk"][i])),
+                     "out_of_spec": int(cols["out_of_spec"][i])})
     return {"enterprise": ent.model_dump(mode="json"),
             "indicators": _indicators(_columns(per, "n_values", "cpk", "alarms", "out_of_spec"),
                                       np.ones(per.num_rows, bool), instruments),
             "characteristics": rows, "instruments": instruments, "source": source}
+
+
+def _nonconforming(store: Store, actor: Actor, per: pa.Table, *, limit: int) -> list[dict]:
+    """The characteristics of ``per`` with values out of specification, the most first (then the
+    lowest Cpk): where a root-cause analysis starts. Indicators only, no values."""
+    cols = _columns(per, "enterprise_id", "product_id", "characteristic_id", "n_values", "out_of_spec", "cpk")
+    oos = cols["out_of_spec"]
+    cpk = np.where(np.isfinite(cols["cpk"]), cols["cpk"], np.inf)
+    order = [i for i in np.lexsort((cpk, -oos)) if oos[i] > 0][:limit]
+    if not order:
+        return []
+    chars = {c.id: c for c in store.list_characteristics(actor)}
+    ents = {e.id: e for e in store.list_enterprises(actor)}
+    products: dict[int, str] = {}
+    out = []
+    for i in order:
+        cid, pid, eid = int(cols["characteristic_id"][i]), int(cols["product_id"][i]), int(cols["enterprise_id"][i])
+        c = chars.get(cid)
+        if c is None:
+            continue
+        if pid not in products:
+            products[pid] = store.get_product(actor, pid).part_number
+        n = int(cols["n_values"][i])
+        e = ents.get(eid)
+        out.append({"id": cid, "code": c.key, "name": c.name or c.key, "product": products[pid], "enterprise_id": eid,
+                    "enterprise": e.code if e else None, "n": n, "out_of_spec": int(oos[i]),
+                    "ppm_out_of_spec": _f(oos[i] / n * 1e6) if n else None, "cpk": _f(cols["cpk"][i])})
+    return out
+
+
+def worst_characteristics(store: Store, actor: Actor, *, enterprise_id: int | None = None,
+                          limit: int = 20) -> list[dict]:
+    """The non-conforming characteristics the actor may analyse (its own and shared ones; the
+    region's for the regulator and the admin), most values out of specification first."""
+    if enterprise_id is not None:
+        store.get_enterprise(actor, enterprise_id)
+    per, _source = _per_characteristic(store, actor, enterprise_ids=None if enterprise_id is None else [enterprise_id])
+    if not (actor.is_admin or actor.is_regulator):
+        vis = store.visibility(actor)
+        cols = _columns(per, "enterprise_id", "product_id")
+        keep = [vis.sees_product_data(int(e), int(p)) for e, p in zip(cols["enterprise_id"], cols["product_id"],
+                                                                      strict=True)]
+        per = per.filter(pa.array(keep, pa.bool_()))
+    return _nonconforming(store, actor, per, limit=limit)
 
 
 # -- traceability graph -------------------------------------------------------------------------------
