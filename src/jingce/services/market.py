@@ -289,7 +289,7 @@ def post_request(store: Store, actor: Actor, data: dict) -> ServiceRequest:
         inst = store.get_instrument(actor, data["instrument_id"])
         defaults = {"unit": inst.unit, "quantity": inst.quantity, "range_min": inst.range_min,
                     "range_max": inst.range_max, "enterprise_id": inst.enterprise_id,
-                    "title": f"校准 / calibration {inst.code}"}
+                    "title": f"{inst.code} {inst.name}"}
         data.pop("characteristic_id", None)
         data.pop("serials", None)
         source_unit = inst.unit
@@ -304,7 +304,7 @@ def post_request(store: Store, actor: Actor, data: dict) -> ServiceRequest:
                                     field="unit")
         f = conversion_factor(ch.unit, unit)
         defaults = {"unit": ch.unit, "enterprise_id": prod.enterprise_id,
-                    "title": f"测量 / measurement {prod.part_number} {ch.key}"}
+                    "title": f"{prod.part_number} {ch.key}"}
         if has_dimension(unit, "[length]"):
             defaults["quantity"] = "length"
         if "required_uncertainty" not in data and "lower_limit" not in data and "upper_limit" not in data:
