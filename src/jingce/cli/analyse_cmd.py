@@ -128,15 +128,23 @@ def impact(
     engine: str | None = EngineOption,
     username: str = AsOption,
     limit: int = typer.Option(20, "--limit", help="rows to print / 打印行数"),
+    calibration: int | None = typer.Option(None, "--calibration", min=1,
+                                           help="report the impact of this out-of-tolerance calibration (stored, "
+                                                "tenants notified) / 评估该次超差校准的影响（保存报告并通知）"),
 ) -> None:
     """Values measured with instruments found out of tolerance or used after their calibration
-    expired / 查找使用超差或过期器具测得的测量值."""
-    from jingce.services.region import impact_scan
+    expired; with --calibration, the full out-of-tolerance impact report of one calibration /
+    查找使用超差或过期器具测得的测量值；指定 --calibration 时生成该次超差校准的影响报告."""
+    from jingce.services.impact import impact_report, impact_scan
 
     store = open_store(data)
     actor = acting(store, username)
     eng = _engine(engine, data, [], None)
     try:
+        if calibration is not None:
+            rep = impact_report(store, actor, eng, calibration)
+            _print_impact_report(rep, limit)
+            return
         hits = impact_scan(store, actor, eng)
     finally:
         eng.close()
@@ -154,6 +162,29 @@ def impact(
     console.print(table)
     console.print(t(f"{hits.num_rows} (window, characteristic) pairs, {sum(hits.column('n_values').to_pylist()):,} "
                     "values in all", f"共 {hits.num_rows} 组（时段、特性），{sum(hits.column('n_values').to_pylist()):,} 个测量值"))
+
+
+def _print_impact_report(rep, limit: int) -> None:
+    s = rep.summary
+    tot = s["totals"]
+    console.print(t(f"Impact report {rep.id}: {s['instrument']} certificate {s['certificate_no']} ({s['result']}, "
+                    f"error as found {s['error_as_found']} {s['unit']}), suspect since {s['window_start'][:10]}",
+                    f"影响报告 {rep.id}：{s['instrument']} 证书 {s['certificate_no']}（{s['result']}，校准前误差 "
+                    f"{s['error_as_found']} {s['unit']}），可疑时段自 {s['window_start'][:10]}"))
+    table = Table(title=t("Affected enterprises", "受影响企业"))
+    for col in (t("enterprise", "企业"), t("values", "测量值"), t("parts", "零件"), t("assemblies", "装配件"),
+                t("accepted", "原判合格"), t("doubtful", "存疑"), t("max PFA", "最大误判接受概率")):
+        table.add_column(col)
+    for e in s["enterprises"][:limit]:
+        table.add_row(e["code"], str(e["measurements"]), str(e["parts"]), str(e["assemblies"]), str(e["accepted"]),
+                      str(e["doubtful"]), "—" if e["max_pfa"] is None else f"{e['max_pfa']:.4f}")
+    console.print(table)
+    console.print(t(f"{tot['instruments']} instruments, {tot['measurements']:,} values, {tot['parts']:,} parts, "
+                    f"{tot['assemblies']:,} assemblies, {tot['doubtful']:,} decisions now doubtful (PFA > "
+                    f"{s['pfa_threshold']:.0%}); {len(s['tenants'])} tenants notified",
+                    f"{tot['instruments']} 台器具，{tot['measurements']:,} 个测量值，{tot['parts']:,} 个零件，"
+                    f"{tot['assemblies']:,} 个装配件，{tot['doubtful']:,} 个结论存疑（误判接受概率 > "
+                    f"{s['pfa_threshold']:.0%}）；已通知 {len(s['tenants'])} 个租户"))
 
 
 @analyse_app.command("runs")

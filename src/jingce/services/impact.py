@@ -63,11 +63,14 @@ MEASUREMENT_SCHEMA = pa.schema([
     pa.field("value", pa.float64()), pa.field("unit", pa.string()), pa.field("lower_limit", pa.float64()),
     pa.field("upper_limit", pa.float64()), pa.field("instrument_id", pa.int32()), pa.field("depth", pa.int32()),
     pa.field("bias_limit", pa.float64()), pa.field("u_instrument", pa.float64()), pa.field("u_combined", pa.float64()),
-    pa.field("accepted", pa.bool_()), pa.field("pfa", pa.float64()), pa.field("doubtful", pa.bool_()),
+    pa.field("accepted", pa.bool_()), pa.field("pfa_before", pa.float64()), pa.field("pfa", pa.float64()),
+    pa.field("doubtful", pa.bool_()),
 ])
 """One row per value measured with a suspect instrument in its window: the value, its limits,
 the depth of the instrument below the out-of-tolerance one (0: itself), the bias bound ``|e|``
-and the uncertainties in the value's unit, whether it had been accepted, and its PFA now."""
+and the uncertainties in the value's unit, whether it had been accepted, its PFA with the
+instrument's own uncertainty alone (``pfa_before``, as the decision was taken) and with the
+as-found error (``pfa``)."""
 
 INSTRUMENT_SCHEMA = pa.schema([
     pa.field("instrument_id", pa.int32()), pa.field("code", pa.string()), pa.field("kind", pa.string()),
@@ -284,16 +287,19 @@ def _measurements(store: Store, sys: Actor, cal, windows, instruments: dict) -> 
     with np.errstate(invalid="ignore"):
         has_limit = np.isfinite(lower) | np.isfinite(upper)
         accepted = has_limit & ~(value < lower) & ~(value > upper)
-    pfa = np.full(n, np.nan)
+    pfa, pfa_before = np.full(n, np.nan), np.full(n, np.nan)
     if accepted.any():
-        pfa[accepted] = false_accept_probability(value[accepted], lower[accepted], upper[accepted], u_c[accepted])
+        a = accepted
+        pfa[a] = false_accept_probability(value[a], lower[a], upper[a], u_c[a])
+        pfa_before[a] = false_accept_probability(value[a], lower[a], upper[a], np.where(np.isfinite(bias[a]), u_i[a],
+                                                                                         np.nan))
     with np.errstate(invalid="ignore"):
         doubtful = accepted & (pfa > PFA_DOUBTFUL)
     out = pa.table({
         **{c: rows.column(c) for c in ("enterprise_id", "product_id", "characteristic_id", "serial", "measured_at",
                                         "value", "unit", "lower_limit", "upper_limit", "instrument_id")},
         "depth": pa.array(w_depth[k], pa.int32()), "bias_limit": bias, "u_instrument": u_i, "u_combined": u_c,
-        "accepted": accepted, "pfa": pfa, "doubtful": doubtful,
+        "accepted": accepted, "pfa_before": pfa_before, "pfa": pfa, "doubtful": doubtful,
     }).cast(MEASUREMENT_SCHEMA)
     return out.sort_by([("enterprise_id", "ascending"), ("characteristic_id", "ascending"),
                         ("measured_at", "ascending")])
@@ -345,7 +351,6 @@ def _instrument_table(windows, instruments: dict, certificates: dict) -> pa.Tabl
 
 def _per_enterprise(measurements: pa.Table, parts: pa.Table, assemblies: pa.Table, ents: dict) -> list[dict]:
     m = measurements
-    ent_col = _col(m, "enterprise_id", np.int64)
     out: dict[int, dict] = {}
 
     def entry(eid: int) -> dict:
@@ -353,19 +358,25 @@ def _per_enterprise(measurements: pa.Table, parts: pa.Table, assemblies: pa.Tabl
             e = ents.get(eid)
             out[eid] = {"enterprise_id": eid, "code": e.code if e else str(eid), "name": e.name if e else "",
                         "tenant_id": e.tenant_id if e else None, "measurements": 0, "characteristics": 0, "parts": 0,
-                        "assemblies": 0, "accepted": 0, "doubtful": 0, "out_of_spec": 0, "max_pfa": None}
+                        "assemblies": 0, "accepted": 0, "doubtful": 0, "newly_doubtful": 0, "out_of_spec": 0,
+                        "max_pfa": None}
         return out[eid]
 
     if m.num_rows:
+        before = np.nan_to_num(_col(m, "pfa_before", float), nan=0.0)
+        newly = np.asarray(m.column("doubtful").to_numpy(zero_copy_only=False), bool) & (before <= PFA_DOUBTFUL)
+        has_limit = np.isfinite(_col(m, "lower_limit", float)) | np.isfinite(_col(m, "upper_limit", float))
+        outside = has_limit & ~np.asarray(m.column("accepted").to_numpy(zero_copy_only=False), bool)
+        m = m.append_column("newly", pa.array(newly)).append_column("outside", pa.array(outside))
         stats = m.group_by("enterprise_id").aggregate([
             ("value", "count"), ("characteristic_id", "count_distinct"), ("accepted", "sum"), ("doubtful", "sum"),
-            ("pfa", "max")])
+            ("newly", "sum"), ("outside", "sum"), ("pfa", "max")])
         for r in stats.to_pylist():
             x = entry(int(r["enterprise_id"]))
             x.update(measurements=int(r["value_count"]), characteristics=int(r["characteristic_id_count_distinct"]),
                      accepted=int(r["accepted_sum"] or 0), doubtful=int(r["doubtful_sum"] or 0),
+                     newly_doubtful=int(r["newly_sum"] or 0), out_of_spec=int(r["outside_sum"] or 0),
                      max_pfa=None if r["pfa_max"] is None else float(r["pfa_max"]))
-            x["out_of_spec"] = int(np.sum(ent_col == x["enterprise_id"]) - x["accepted"])
     if parts.num_rows:
         prod_ent = dict(zip(m.column("product_id").to_pylist(), m.column("enterprise_id").to_pylist(), strict=True))
         for pid, cnt in zip(*np.unique(_col(parts, "product_id", np.int64), return_counts=True), strict=True):
@@ -428,8 +439,8 @@ def impact_report(store: Store, actor: Actor, engine: Engine | None, calibration
             e = ents.get(x[5])
             per_ent.append({"enterprise_id": x[5], "code": e.code if e else str(x[5]), "name": e.name if e else "",
                             "tenant_id": e.tenant_id if e else None, "measurements": 0, "characteristics": 0,
-                            "parts": 0, "assemblies": 0, "accepted": 0, "doubtful": 0, "out_of_spec": 0,
-                            "max_pfa": None})
+                            "parts": 0, "assemblies": 0, "accepted": 0, "doubtful": 0, "newly_doubtful": 0,
+                            "out_of_spec": 0, "max_pfa": None})
     per_ent.sort(key=lambda e: e["enterprise_id"])
     root = insts[cal.instrument_id]
     issuer = store.get_lab(sys, cal.lab_id)
@@ -449,7 +460,8 @@ def impact_report(store: Store, actor: Actor, engine: Engine | None, calibration
                    "assemblies": len(set(assemblies.column("part_id").to_pylist())),
                    "enterprises": len(per_ent),
                    "accepted": int(pc.sum(measurements.column("accepted")).as_py() or 0),
-                   "doubtful": int(pc.sum(measurements.column("doubtful")).as_py() or 0)},
+                   "doubtful": int(pc.sum(measurements.column("doubtful")).as_py() or 0),
+                   "newly_doubtful": sum(e["newly_doubtful"] for e in per_ent)},
         "enterprises": per_ent,
         "instruments": [{"instrument_id": r["instrument_id"], "code": r["code"], "kind": r["kind"],
                          "tenant_id": r["tenant_id"], "depth": r["depth"], "certificate_no": r["certificate_no"],
