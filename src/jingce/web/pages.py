@@ -249,7 +249,7 @@ def lineage_page(request: Request, serial: str, part_number: str | None = Query(
 def region_page(request: Request) -> Response:
     actor = require(request, "region")
     chains = sorted({e.industry_chain for e in _store(request).list_enterprises(actor) if e.industry_chain})
-    return render(request, "region.html", actor=actor, active="region", chains=chains, js_text=("region.",))
+    return render(request, "region.html", actor=actor, active="region", chains=chains, js_text=("region.", "quality."))
 
 
 @router.get("/region/enterprises/{enterprise_id}")
@@ -260,7 +260,7 @@ def region_enterprise_page(request: Request, enterprise_id: int, start: dt.date 
     ent = _store(request).get_enterprise(actor, enterprise_id)
     last_day = end - dt.timedelta(days=1) if end else None
     return render(request, "region_enterprise.html", actor=actor, active="region", enterprise=ent, start=start,
-                  last_day=last_day, js_text=("region.", "dash."))
+                  last_day=last_day, js_text=("region.", "dash.", "quality."))
 
 
 def error_page(request: Request, status: int, detail: str | None = None) -> Response:
