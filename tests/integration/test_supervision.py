@@ -307,3 +307,55 @@ def test_indicators_and_directory(region):
     assert set(ent) == {"NMI", "LAB"} and ent["LAB"].open_findings == {"major": 1}
     assert {s.lab.code for s in sv.directory(st, me)} == {"NMI", "LAB", "NEWLAB"}
     assert [s.lab.code for s in sv.directory(st, region.reg)][0] == "NMI"  # institutes first
+
+
+def _demo_base(path):
+    """The demo region's organisations, labs and standards (what the supervision story needs)."""
+    from jingce.services.demo.build import _Builder
+    from jingce.settings import Settings
+    from jingce.store import Store
+
+    st = Store(Settings(data_dir=path))
+    b = _Builder(st, 7, 0.02, lambda msg, frac: None)
+    b.organisations()
+    b.labs_and_standards()
+    return st, b
+
+
+def _demo_fingerprint(st):
+    reg = st.actor("regulator")
+    labs = sorted((lab.code, lab.qualification.value) for lab in st.list_labs(reg))
+    rounds = []
+    for r in sorted(st.list_rounds(reg), key=lambda r: r.code):
+        codes = {lab.id: lab.code for lab in st.list_labs(reg)}
+        rounds.append((r.code, r.status, sorted((codes[x.lab_id], x.value, x.expanded_uncertainty, x.score,
+                                                 x.evaluation and x.evaluation.value, x.flags)
+                                                for x in st.round_results(reg, r.id))))
+    findings = sorted((f.severity.value, f.status.value, f.description) for f in st.list_findings(reg))
+    return labs, rounds, findings
+
+
+def test_demo_supervision_story_is_deterministic(tmp_path):
+    from jingce.services.demo import supervision_demo
+
+    prints = []
+    for name in ("a", "b"):
+        st, b = _demo_base(tmp_path / name)
+        out = supervision_demo.extend(st, b.admin, b)
+        assert out["created"] and not supervision_demo.extend(st, b.admin, b)["created"]  # once
+        prints.append(_demo_fingerprint(st))
+        reg = st.actor("regulator")
+        ind = sv.supervision_indicators(st, reg)
+        assert ind["pending_applications"] == 1  # LAB11 waits for review
+        assert ind["labs"]["suspended"] >= 1
+        assert ind["results"]["unsatisfactory"] == 1 and ind["flagged_results"]["uncertainty_below_cmc"] == 1
+        assert ind["open_findings"]["major"] == 1 and ind["rounds"] == {"open": 1, "closed": 1}
+        suspended = [e for lab in st.list_labs(reg) if lab.qualification.value == "suspended"
+                     for e in st.lab_events(reg, lab.id) if e.action == "suspend"]
+        assert suspended and all(e.reason for e in suspended)  # a suspended lab, with the reason
+        assert any(f.status.value == "closed" for f in st.list_findings(reg))
+        lab01 = st.actor("lab01")
+        assert any(r.status == "open" for r in st.list_rounds(lab01))  # something for the demo lab to answer
+        assert [f.status.value for f in st.list_findings(lab01)] == ["open"]
+        assert st.verify_audit().ok
+    assert prints[0] == prints[1]
