@@ -13,6 +13,10 @@ from jingce.errors import ConflictError, InvalidInputError, NotFoundError, Permi
 from jingce.kernels import conformity
 from jingce.model import Characteristic, Instrument, Lab, Role, ScopeEntry, Tenant, User
 from jingce.services import market
+from jingce.services.demo import build
+from jingce.services.demo.market_demo import extend
+from jingce.settings import Settings
+from jingce.store import Store
 from jingce.store import tables as t
 from tests.integration.conftest import Region
 
@@ -314,3 +318,58 @@ def test_the_regulator_sees_needs_and_orders_but_no_values(m):
         market.order_values(st, r.reg, order.id)
     with pytest.raises(PermissionDeniedError):
         st.market_overview(r.c)
+
+
+# -- the demo region (issue 9 item 8): open needs, one no lab can serve, one delivered order ---------------
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    st = Store(Settings(data_dir=tmp_path_factory.mktemp("demo")))
+    b = build._Builder(st, 7, 0.02, lambda msg, frac: None)
+    b.build()
+    first = extend(st, b.admin, b)
+    yield st, b, first
+    st.close()
+
+
+def test_open_needs_with_and_without_labs(demo):
+    st, b, info = demo
+    assert info["created"] and len(info["open_request_ids"]) >= 3
+    served = [rid for rid in info["open_request_ids"] if rid != info["unservable_request_id"]]
+    for rid in served:
+        assert st.get_service_request(b.admin, rid).status.value == "open"
+        assert market.rank_labs(st, b.admin, rid).ranked, rid
+    none = market.rank_labs(st, b.admin, info["unservable_request_id"])
+    assert none.ranked == ()
+    why = {e.code: e.reasons[0] for e in none.excluded}
+    assert why["LAB07"].code == "suspended" and why["LAB10"].code == "applied"
+    assert why["NIM"].code == "cmc" and "> required" in why["NIM"].en and "要求" in why["NIM"].zh
+    assert {e.code for e in none.excluded} == {lab.code for lab in st.list_labs(b.admin)}
+    overview = st.market_overview(b.admin)
+    assert sum(overview["open_requests_by_quantity"].values()) == len(info["open_request_ids"])
+    assert len(overview["open_requests_by_quantity"]) >= 2
+
+
+def test_one_order_delivered_onto_real_demo_parts(demo):
+    st, b, info = demo
+    order = st.get_service_order(b.admin, info["delivered_order_id"])
+    assert order.status.value == "delivered" and order.batch_id and order.certificate_no
+    values = market.order_values(st, b.admin, order.id)
+    assert [v["serial"] for v in values] == info["serials"]
+    ent = b.enterprises[info["enterprise"]]
+    owner = st.actor(info["enterprise"].lower())
+    req = st.get_service_request(owner, order.request_id)
+    assert req.enterprise_id == ent.id
+    prod = next(p for p in b.products[info["enterprise"]] if set(info["serials"]) <= set(p.serials))
+    assert st.part_ids(owner, prod.id, info["serials"]).keys() == set(info["serials"])
+    lab_std = b.standards[(info["lab"], "length")]
+    assert {v["instrument_id"] for v in values} == {lab_std.id}
+    assert st.notifications(owner)  # accepted and delivered
+
+
+def test_extend_twice_changes_nothing(demo):
+    st, b, info = demo
+    before = (len(st.list_service_requests(b.admin)), st.lake_stats()["rows"])
+    assert extend(st, b.admin, b) == {"created": False}
+    assert (len(st.list_service_requests(b.admin)), st.lake_stats()["rows"]) == before
