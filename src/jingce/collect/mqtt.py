@@ -175,6 +175,9 @@ class MqttReceiverCollector:
 
     def start(self) -> MqttReceiverCollector:
         mine, theirs = socket.socketpair()
+        for end in (mine, theirs):  # neither side should wait for the other to read
+            end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+            end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         config = {"host": self.host, "port": self.port, "topics": self.topics, "client_id": self.client_id,
                   "session_expiry": self.session_expiry, "parent": os.getpid(), "fd": theirs.fileno()}
         self.proc = subprocess.Popen([sys.executable, "-m", "jingce.collect.mqtt", json.dumps(config)],
@@ -347,14 +350,17 @@ def _receive(config: dict) -> None:
         else:
             ready, writable, _ = select.select([sock, conn], [sock] if client.want_write() else [], [], 1.0)
         if sock is not None and sock in ready:
-            for _ in range(5000):  # all that is waiting, one packet per loop_read
-                if client.loop_read() != mqtt.MQTT_ERR_SUCCESS or client.socket() is None:
-                    break
-                if not select.select([sock], [], [], 0)[0]:
+            # what is waiting, one packet per loop_read, but for 5 ms at most: then forward them and
+            # send the acknowledgements and alarms due (the socket is still readable next round)
+            until = time.monotonic() + 0.005
+            while client.loop_read() == mqtt.MQTT_ERR_SUCCESS and client.socket() is not None:
+                if time.monotonic() > until or not select.select([sock], [], [], 0)[0]:
                     break
             if batch:
                 tell(("messages", batch))
                 batch = []
+            if conn not in ready and conn.poll():
+                ready = [conn]
         if conn in ready:
             while True:
                 try:
