@@ -142,3 +142,24 @@ def test_false_accept_probability_shapes():
             1 - stats.norm.cdf(-2), stats.norm.cdf(-2)]
     np.testing.assert_allclose(got[:4], want, rtol=1e-9)
     assert math.isnan(got[4])
+
+
+def test_cli_impact_report(world, tmp_path):
+    from typer.testing import CliRunner
+
+    from jingce.cli.analyse_cmd import analyse_app
+
+    r = world
+    if r.store.engine.dialect.name != "sqlite":
+        pytest.skip("the CLI opens the data folder's own registry")
+    data = r.store.data_dir
+    env = {"COLUMNS": "200", "JINGCE_LANG": "both", "JINGCE_ENGINE": "local"}
+    out = CliRunner().invoke(analyse_app, ["impact", "--data", str(data), "--as", "reg", "--calibration",
+                                           str(r.oot.id)], env=env)
+    assert out.exit_code == 0, out.output + repr(out.exception)
+    assert "LAB-GB" in out.output and "N-2" in out.output and "S Ltd" not in out.output
+    assert "受影响企业 / Affected enterprises" in out.output and "decisions now doubtful" in out.output
+    assert len(r.store.impact_reports(r.admin)) == 1
+    bad = CliRunner().invoke(analyse_app, ["impact", "--data", str(data), "--as", "c", "--calibration",
+                                           str(r.oot.id)], env=env)
+    assert bad.exit_code != 0

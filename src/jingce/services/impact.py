@@ -208,24 +208,14 @@ def _assign(inst: np.ndarray, t: np.ndarray, w_inst, w_start, w_end) -> np.ndarr
     return k
 
 
-def _factors(pairs_from: np.ndarray, pairs_to: np.ndarray) -> np.ndarray:
-    """Unit conversion factor per row (NaN where the units are incompatible), one pint call per
-    distinct pair of units."""
-    out = np.full(pairs_from.size, np.nan)
-    if pairs_from.size == 0:
-        return out
-    combo = pa.table({"a": pairs_from, "b": pairs_to})
-    codes = {}
-    for a, b in set(zip(pairs_from.tolist(), pairs_to.tolist(), strict=True)):
-        try:
-            codes[(a, b)] = 1.0 if a == b else conversion_factor(a, b, "unit")
-        except Exception:  # noqa: BLE001 - incompatible or unknown unit: not assessed
-            codes[(a, b)] = np.nan
-    for (a, b), f in codes.items():
-        m = np.asarray(pc.and_(pc.equal(combo.column("a"), a), pc.equal(combo.column("b"), b)).to_numpy(
-            zero_copy_only=False), dtype=bool)
-        out[m] = f
-    return out
+def _factor(a: str, b: str) -> float:
+    """Conversion factor from unit ``a`` to ``b`` (NaN where incompatible or unknown)."""
+    if a == b:
+        return 1.0
+    try:
+        return conversion_factor(a, b, "unit")
+    except Exception:  # noqa: BLE001 - incompatible or unknown unit: not assessed
+        return np.nan
 
 
 def false_accept_probability(value: np.ndarray, lower: np.ndarray, upper: np.ndarray, u: np.ndarray
@@ -272,14 +262,20 @@ def _measurements(store: Store, sys: Actor, cal, windows, instruments: dict) -> 
     if not keep.all():
         rows, k = rows.filter(pa.array(keep)), k[keep]
     n = rows.num_rows
-    inst_ids = w_inst[k]
-    # the bound of the bias, |e|, in each value's unit; the instrument's own u in its unit, then the value's
+    # the bound of the bias, |e|, in each value's unit; the instrument's own u in its unit, then the
+    # value's: one pint call per distinct pair of units, then table look-ups (no loop per row)
     e = abs(cal.error_as_found) if cal.error_as_found is not None else np.nan
-    units = rows.column("unit").to_numpy(zero_copy_only=False).astype(object) if n else np.array([], object)
-    bias = e * _factors(np.full(n, cal.unit, object), units)
-    inst_unit = np.array([instruments[i][0] for i in inst_ids.tolist()], object) if n else np.array([], object)
-    u_own = np.array([instruments[i][1] for i in inst_ids.tolist()], float) if n else np.array([], float)
-    u_i = u_own * _factors(inst_unit, units)
+    enc = pc.dictionary_encode(rows.column("unit")).combine_chunks() if n else None
+    row_units = enc.dictionary.to_pylist() if n else []
+    row_code = np.asarray(enc.indices.to_numpy(zero_copy_only=False), np.int64) if n else np.zeros(0, np.int64)
+    inst_list = sorted(instruments)
+    inst_units = sorted({instruments[i][0] for i in inst_list})
+    inst_ucode = np.array([inst_units.index(instruments[i][0]) for i in inst_list], np.int64)
+    inst_u = np.array([instruments[i][1] for i in inst_list], float)
+    inst_pos = np.searchsorted(np.array(inst_list, np.int64), w_inst[k])
+    bias = e * np.array([_factor(cal.unit, u) for u in row_units] or [np.nan])[row_code] if n else np.zeros(0)
+    table = np.array([[_factor(a, b) for b in row_units] for a in inst_units]) if n else np.zeros((1, 1))
+    u_i = inst_u[inst_pos] * table[inst_ucode[inst_pos], row_code] if n else np.zeros(0)
     u_i = np.where(np.isfinite(u_i), u_i, 0.0)
     u_c = np.sqrt(u_i**2 + bias**2 / 3.0)
     value = _col(rows, "value", float)
@@ -301,8 +297,7 @@ def _measurements(store: Store, sys: Actor, cal, windows, instruments: dict) -> 
         "depth": pa.array(w_depth[k], pa.int32()), "bias_limit": bias, "u_instrument": u_i, "u_combined": u_c,
         "accepted": accepted, "pfa_before": pfa_before, "pfa": pfa, "doubtful": doubtful,
     }).cast(MEASUREMENT_SCHEMA)
-    return out.sort_by([("enterprise_id", "ascending"), ("characteristic_id", "ascending"),
-                        ("measured_at", "ascending")])
+    return out
 
 
 def _assemblies(store: Store, sys: Actor, measurements: pa.Table) -> tuple[pa.Table, pa.Table]:
@@ -378,7 +373,8 @@ def _per_enterprise(measurements: pa.Table, parts: pa.Table, assemblies: pa.Tabl
                      newly_doubtful=int(r["newly_sum"] or 0), out_of_spec=int(r["outside_sum"] or 0),
                      max_pfa=None if r["pfa_max"] is None else float(r["pfa_max"]))
     if parts.num_rows:
-        prod_ent = dict(zip(m.column("product_id").to_pylist(), m.column("enterprise_id").to_pylist(), strict=True))
+        pe = m.group_by(["product_id", "enterprise_id"]).aggregate([])
+        prod_ent = dict(zip(pe.column("product_id").to_pylist(), pe.column("enterprise_id").to_pylist(), strict=True))
         for pid, cnt in zip(*np.unique(_col(parts, "product_id", np.int64), return_counts=True), strict=True):
             entry(int(prod_ent[int(pid)]))["parts"] += int(cnt)
     if assemblies.num_rows:
@@ -415,19 +411,16 @@ def impact_report(store: Store, actor: Actor, engine: Engine | None, calibration
     sys = _assessor(actor)
     insts = store.instruments_by_id(sys, [w[0] for w in windows])
     recs = {r[0]: r for r in store.calibration_records(sys, list(insts))}
+    first_cal: dict[int, int] = {}
+    for w in windows:
+        first_cal.setdefault(w[0], w[5])
     info: dict[int, tuple] = {}
     for iid, inst in insts.items():
         u = inst.uncertainty
-        if u is None:  # the U/k of the calibration that made it suspect, in the instrument's unit
-            for w in windows:
-                r = recs.get(w[5])
-                if w[0] == iid and r is not None:
-                    try:
-                        u = r[6] / r[7] * conversion_factor(r[8], inst.unit, "unit")
-                    except Exception:  # noqa: BLE001 - a certificate in another quantity: no u
-                        u = None
-                    break
-        info[iid] = (inst.unit, np.nan if u is None else float(u), inst.code, inst.kind.value, inst.tenant_id,
+        r = recs.get(first_cal.get(iid))
+        if u is None and r is not None:  # the U/k of the calibration that made it suspect, in the instrument's unit
+            u = r[6] / r[7] * _factor(r[8], inst.unit)
+        info[iid] = (inst.unit, np.nan if u is None or not np.isfinite(u) else float(u), inst.code, inst.kind.value, inst.tenant_id,
                      inst.enterprise_id)
     measurements = _measurements(store, sys, cal, windows, info)
     parts, assemblies = _assemblies(store, sys, measurements)
@@ -457,7 +450,7 @@ def impact_report(store: Store, actor: Actor, engine: Engine | None, calibration
                  "with the instrument's standard uncertainty (JCGM 100 5.1.2); PFA = 1 - p_c (JCGM 106 7.3) of "
                  "each value accepted under simple acceptance (ILAC-G8 4.2.1)",
         "totals": {"instruments": len(info), "measurements": measurements.num_rows, "parts": parts.num_rows,
-                   "assemblies": len(set(assemblies.column("part_id").to_pylist())),
+                   "assemblies": int(pc.count_distinct(assemblies.column("part_id")).as_py() or 0),
                    "enterprises": len(per_ent),
                    "accepted": int(pc.sum(measurements.column("accepted")).as_py() or 0),
                    "doubtful": int(pc.sum(measurements.column("doubtful")).as_py() or 0),
