@@ -92,6 +92,7 @@ class _Builder:
         self.labs: dict[str, Lab] = {}
         self.standards: dict[tuple[str, str], Instrument] = {}  # (lab code, quantity) -> standard
         self.n_measurements = 0
+        self.story_results: dict[str, object] = {}
 
     # -- organisations --------------------------------------------------------------------------
 
@@ -457,9 +458,29 @@ class _Builder:
             self.n_measurements += table.num_rows
         self.progress("bills of materials and assemblies 物料清单与装配", 0.92)
         self.record_supply_chain()
-        self.progress("measurement plans 测量计划", 0.97)
+        self.progress("measurement plans 测量计划", 0.95)
         self.plans()
+        self.stories()
         self.progress("done 完成", 1.0)
+
+    def stories(self) -> None:
+        """The issue-9 stories on top of the base region, in this order: an out-of-tolerance
+        standard and its impact; lab qualification, proficiency testing and findings; the
+        service market; the precision planner's inadequate measurements; a root-cause case."""
+        from jingce.services.demo import (
+            market_demo,
+            planner_demo,
+            quality_demo,
+            supervision_demo,
+            traceability_demo,
+        )
+
+        stories = (("out-of-tolerance impact 超差影响", traceability_demo), ("lab supervision 实验室监管", supervision_demo),
+                   ("service market 服务市场", market_demo), ("precision planner 测量能力规划", planner_demo),
+                   ("root cause 质量溯源", quality_demo))
+        for k, (label, module) in enumerate(stories):
+            self.progress(label, 0.96 + 0.04 * k / len(stories))
+            self.story_results[module.__name__.rsplit(".", 1)[-1]] = module.extend(self.store, self.admin, self)
 
     def _topological_enterprises(self) -> list[str]:
         depth: dict[str, int] = {}
@@ -527,4 +548,4 @@ def build_demo(store: Store, *, seed: int = 20261128, scale: float = 1.0,
     b = _Builder(store, seed, scale, progress)
     b.build()
     return DemoSummary(len(b.enterprises), sum(len(p.features) for ps in b.products.values() for p in ps),
-                       b.n_measurements, len(b.labs), sum(len(v) for v in b.instruments.values()), created=True)
+                       store.lake_stats()["rows"], len(b.labs), sum(len(v) for v in b.instruments.values()), created=True)
