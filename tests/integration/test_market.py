@@ -7,11 +7,14 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st_
 from sqlalchemy import func, select
 
 from jingce.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from jingce.kernels import conformity
 from jingce.model import Characteristic, Instrument, Lab, Role, ScopeEntry, Tenant, User
+from jingce.model.units import conversion_factor
 from jingce.services import market
 from jingce.services.demo import build
 from jingce.services.demo.market_demo import extend
@@ -373,3 +376,64 @@ def test_extend_twice_changes_nothing(demo):
     before = (len(st.list_service_requests(b.admin)), st.lake_stats()["rows"])
     assert extend(st, b.admin, b) == {"created": False}
     assert (len(st.list_service_requests(b.admin)), st.lake_stats()["rows"]) == before
+
+
+# -- price (ScopeEntry.price, CNY per item) and properties of the ranking ------------------------
+
+
+def test_a_published_price_scores_and_is_the_order_price(m):
+    from jingce.model import ScopeEntry as SE
+
+    if "price" not in SE.model_fields:
+        pytest.skip("ScopeEntry.price not there yet")
+    st, a = m.st, m.r.admin
+    tenant = m.r.tenants["L"].id
+    cheap = st.add_lab(a, Lab(tenant_id=tenant, code="CHEAP", name="cheap", qualification="qualified", scope=(
+        SE(quantity="length", range_min=0, range_max=100, cmc_absolute=0.0003, price=50.0),)))
+    dear = st.add_lab(a, Lab(tenant_id=tenant, code="DEAR", name="dear", qualification="qualified", scope=(
+        SE(quantity="length", range_min=0, range_max=100, cmc_absolute=0.0003, price=200.0),)))
+    rk = market.rank_labs(st, m.r.c, m.need().id)
+    by = {r.code: r for r in rk.ranked}
+    assert by["CHEAP"].score - by["DEAR"].score == pytest.approx(25 * (1 - 50 / 200), abs=0.1)
+    assert "price 50 CNY per item" in {x.en for x in by["CHEAP"].reasons}
+    order = market.place_order(st, m.r.c, rk.request.id, cheap.id)
+    assert order.price == 50.0 * 3 and dear.id != cheap.id  # three serials
+
+
+def _req(lo, hi, u, unit="mm"):
+    from jingce.model.market import ServiceRequest
+
+    return ServiceRequest(enterprise_id=1, title="t", kind="calibration", quantity="length", unit=unit, range_min=lo,
+                          range_max=hi, instrument_id=1, required_uncertainty=u, deadline=FUTURE)
+
+
+@settings(max_examples=80, deadline=None)
+@given(a=st_.floats(1e-6, 1e-2), b=st_.floats(0, 1e-4), lo=st_.floats(-500, 400), width=st_.floats(0.1, 400),
+       unit=st_.sampled_from(["mm", "um", "m"]))
+def test_cmc_over_a_range_is_its_maximum_on_the_range(a, b, lo, width, unit):
+    entry = ScopeEntry(quantity="length", range_min=-1000, range_max=1000, unit="mm", cmc_absolute=a, cmc_relative=b)
+    f = conversion_factor("mm", unit)
+    req = _req(lo * f, (lo + width) * f, 1.0, unit)
+    covers, cmc, _ = market._line_cmc(entry, req)
+    grid = np.linspace(lo, lo + width, 201)
+    assert covers
+    assert cmc / f == pytest.approx(max(entry.cmc_at(x) for x in grid), rel=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(u1=st_.floats(1e-5, 1e-2), u2=st_.floats(1e-5, 1e-2),
+       cmcs=st_.lists(st_.floats(1e-5, 1e-2), min_size=1, max_size=6))
+def test_a_looser_requirement_never_drops_a_lab(u1, u2, cmcs):
+    from jingce.model.market import ServiceRequest  # noqa: F401
+
+    lo_u, hi_u = sorted((u1, u2))
+    labs = [Lab(id=i + 1, tenant_id=1, code=f"L{i}", name="l", qualification="qualified", scope=(
+        ScopeEntry(quantity="length", range_min=0, range_max=100, cmc_absolute=c),)) for i, c in enumerate(cmcs)]
+
+    def ok(u):
+        req = _req(1, 50, u)
+        need = market.requirement(req)
+        return {lab.code for lab in labs if market._assess(lab, req, need)[0] is not None}
+
+    assert ok(lo_u) <= ok(hi_u)
+    assert ok(hi_u) == {lab.code for lab, c in zip(labs, cmcs, strict=True) if c <= hi_u * (1 + 1e-9)}
