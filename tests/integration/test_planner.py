@@ -109,12 +109,16 @@ def test_plan_flags_a_low_tur_and_finds_the_cheapest_option(region):
     assert row.instrument_code == "X-MIC" and row.u_source == "calibration"
     assert row.u == pytest.approx(0.015) and row.tur == pytest.approx(0.2 / (2 * 2 * 0.015))
     assert row.flags == ("tur",) and row.status == "inadequate" and row.light == "red"
-    assert row.process_source == "lake" and row.n_values == 2
+    # the two values spread less than u: they show the measurement only, so the process is taken as
+    # centred and just capable (sd = T / 6)
     vals = st.values(a, row.characteristic_id).column("value").to_numpy()
-    assert row.process_mean == pytest.approx(vals.mean()) and row.process_sd == pytest.approx(vals.std(ddof=1))
-    # hand calculation of the risk the low TUR causes: JCGM 106 9.5.2 with the values' distribution
-    want = global_risk(vals.mean(), vals.std(ddof=1), 0.015, 9.9, 10.1).consumer_risk
-    assert row.risk_tur == pytest.approx(want, rel=1e-9) and row.risk == row.risk_tur
+    assert row.n_values == 2 and vals.std(ddof=1) < 0.015
+    assert row.process_source == "assumed" and row.process_mean == pytest.approx(10.0)
+    assert row.process_sd == pytest.approx(0.2 / 6)
+    # hand calculation of the risk the low TUR causes: JCGM 106 9.5.2 with that prior
+    want = global_risk(10.0, 0.2 / 6, 0.015, 9.9, 10.1)
+    assert row.risk_tur == pytest.approx(want.consumer_risk, rel=1e-9) and row.risk == row.risk_tur
+    assert row.producer_risk == pytest.approx(want.producer_risk, rel=1e-9)
     # the only qualified lab's scope: CMC 0.0005 mm -> TUR 200
     assert row.option.kind == "lab" and row.option.ref == "LAB" and row.option.tur == pytest.approx(200)
     assert row.option.cost is None and "price not stated" in row.option.text_en and "价格未标明" in row.option.text_zh
@@ -178,15 +182,16 @@ DEAVER = yaml.safe_load((DATA / "conformity" / "deaver.yaml").read_text())["case
 @pytest.mark.parametrize("case", [c for c in DEAVER if c["GB"] == 1.0])
 def test_planner_reproduces_deaver_through_the_store(store, case):
     """Deaver (NCSL 1994): process N(0, 1), limits +-SL, TUR = SL / (2 u) (= T / (2U), k = 2), simple
-    acceptance. Values with exactly mean 0 and sd 1 are ingested; the instrument's stated u gives the
-    TUR; the planner's risk must be the published PFA."""
+    acceptance. Measured values with mean 0 and sd sqrt(1 + u^2) (the process N(0, 1) seen through the
+    instrument) are ingested; the instrument's stated u gives the TUR; the planner takes the process
+    sd as sqrt(s^2 - u^2) = 1, and its risk must be the published PFA."""
     r = Region(store)
     a, sl, tur = r.admin, case["SL"], case["TUR"]
     u = sl / (2 * tur)
     store.add_instrument(a, Instrument(tenant_id=r.tenants["X"].id, code="X-REF", name="ref",
                                        enterprise_id=r.ent["X"].id, uncertainty=u))
     z = np.random.default_rng(3).standard_normal(400)
-    z = (z - z.mean()) / z.std(ddof=1)
+    z = (z - z.mean()) / z.std(ddof=1) * np.sqrt(1 + u * u)
     table = rows("X", "OTHER", ["D"], [f"X{i}" for i in range(400)], nominal=0.0, lower=-sl, upper=sl,
                  instrument="X-REF")
     table = table.set_column(table.column_names.index("value"), "value", pa.array(z))
@@ -196,3 +201,69 @@ def test_planner_reproduces_deaver_through_the_store(store, case):
     assert row.tur == pytest.approx(tur, rel=1e-12)
     assert row.risk_tur == pytest.approx(case["PFA"], abs=case.get("tol", 0.0005))
     assert ("tur" in row.flags) == (tur < 4)
+
+
+def _check_demo_plan(store, admin, ent_id):
+    plan = planner.plan_precision(store, admin, ent_id)
+    by_key = {}
+    for r in plan.rows:
+        by_key.setdefault(r.key, []).append(r)
+    fit, tight = by_key["FIT_PLANNER"][0], by_key["BORE_TIGHT"][0]
+    assert "tur" in fit.flags and fit.option.kind == "lab" and fit.option.tur >= 4
+    assert "tur" in tight.flags and tight.option.kind == "none"
+    assert tight.option.text_en == "none available — needs a better instrument"
+    assert "q_mp" in fit.flags
+    assert any("grr" in r.flags and r.pct_grr > 30 for r in plan.rows)
+    assert any(r.pct_grr is not None and r.pct_grr < 30 for r in plan.rows)
+    s = plan.summary()
+    assert s["inadequate"] >= 3 and s["option_lab"] >= 1 and s["option_none"] >= 1
+    return plan
+
+
+def test_demo_extend_on_a_small_region(store):
+    """The demo's planner part on the test region (a builder-like view of it): X gets a worn caliper,
+    gage studies, a fit only a lab can measure and a bore nobody can."""
+    from types import SimpleNamespace
+
+    from jingce.services.demo import planner_demo
+
+    r = Region(store)
+    r.ingest_basics()
+    a = r.admin
+    store.ingest(a, rows("X", "OTHER", ["W"], [f"X{i}" for i in range(1, 41)], nominal=20.0, lower=19.95,
+                         upper=20.05, value0=20.0, instrument="X-MIC"), content_hash=h("x-w"), source_format="test")
+    builder = SimpleNamespace(enterprises=r.ent, products={"X": [SimpleNamespace(
+        id=r.other.id, part_number="OTHER", serials=[f"X{i}" for i in range(1, 41)])]})
+    out = planner_demo.extend(store, a, builder)
+    assert out["enterprise"] == "X" and out["studies"] == 4 and out["instrument"] == "X-CALIPER-OLD"
+    plan = _check_demo_plan(store, a, r.ent["X"].id)
+    worn = next(row for row in plan.rows if row.key == "L")
+    assert worn.instrument_code == "X-CALIPER-OLD" and worn.tur == pytest.approx(2.5)
+    studies = store.gage_studies(a, enterprise_id=r.ent["X"].id)
+    assert sorted(s.kind.value for s in studies) == ["grr", "grr", "vda5", "vda5"]
+
+
+@pytest.mark.slow
+def test_demo_extend_on_the_small_demo(tmp_path):
+    from jingce.services.demo import build as demo_build
+    from jingce.services.demo import planner_demo
+    from jingce.settings import Settings
+    from jingce.store import Store
+
+    st = Store(Settings(data_dir=tmp_path / "data"))
+    seen = {}
+    original = demo_build._Builder.build
+
+    def build(self):
+        original(self)
+        seen["builder"] = self
+
+    demo_build._Builder.build = build
+    try:
+        demo_build.build_demo(st, seed=7, scale=0.02)
+    finally:
+        demo_build._Builder.build = original
+    b = seen["builder"]
+    out = planner_demo.extend(st, b.admin, b)
+    _check_demo_plan(st, b.admin, b.enterprises[out["enterprise"]].id)
+    st.close()

@@ -53,6 +53,23 @@ _GEOMETRIC_ONE_SIDED = {
 }
 """Kinds whose natural lower bound is 0 (a form or location deviation cannot be negative)."""
 
+_QUANTITY = {CharacteristicKind.ROUGHNESS: "roughness", CharacteristicKind.HARDNESS: "hardness",
+             CharacteristicKind.MASS: "mass", CharacteristicKind.FORCE: "force", CharacteristicKind.TORQUE: "torque",
+             CharacteristicKind.PRESSURE: "pressure", CharacteristicKind.TEMPERATURE: "temperature",
+             CharacteristicKind.ANGLE: "angle", CharacteristicKind.OTHER: None}
+"""The quantity (as instruments and scope lines name it) that measures a kind of characteristic;
+the other kinds are lengths. ``None``: any quantity whose unit fits."""
+
+
+def quantity_of(kind: CharacteristicKind) -> str | None:
+    return _QUANTITY.get(kind, "length")
+
+
+def _fits(quantity: str, unit: str, c: Characteristic) -> bool:
+    want = quantity_of(c.kind)
+    return (want is None or quantity == want) and compatible(unit, c.unit)
+
+
 NONE_AVAILABLE = ("无可用方案——需要更好的测量仪器", "none available — needs a better instrument")
 
 
@@ -100,11 +117,33 @@ def instrument_uncertainty(inst: Instrument, calibration, unit: str, now: dt.dat
 
 
 @functools.lru_cache(maxsize=65536)
+def global_risks(prior_mean: float, prior_sd: float, u: float, lower: float | None, upper: float | None
+                 ) -> tuple[float, float]:
+    """Global consumer's and producer's risks ``(R_C, R_P)`` (JCGM 106 9.5.2) for simple acceptance.
+
+    ``R_C`` grows with ``u`` only while the measurement is not far too coarse (in practice for
+    TUR above about 1): a much coarser one rejects nearly everything, so ``R_C`` falls again and
+    ``R_P`` takes over; the plan shows both."""
+    if not (u > 0 and prior_sd > 0):
+        return (0.0, 0.0) if u == 0 else (math.nan, math.nan)
+    r = global_risk(prior_mean, prior_sd, u, lower, upper)
+    return r.consumer_risk, r.producer_risk
+
+
 def consumer_risk(prior_mean: float, prior_sd: float, u: float, lower: float | None, upper: float | None) -> float:
     """Global consumer's risk ``R_C`` (JCGM 106 9.5.2) for simple acceptance."""
-    if not (u > 0 and prior_sd > 0):
-        return 0.0 if u == 0 else math.nan
-    return global_risk(prior_mean, prior_sd, u, lower, upper).consumer_risk
+    return global_risks(prior_mean, prior_sd, u, lower, upper)[0]
+
+
+def process_prior_sd(observed_sd: float, u: float | None) -> float | None:
+    """The spread of the measurand (the prior of JCGM 106 9.5) from the spread of measured values:
+    ``sqrt(s^2 - u^2)`` (the variances of the process and the measurement add, AIAG MSA 4th ed.
+    ``sigma_total^2 = sigma_p^2 + sigma_m^2``); None when the measured spread is no larger than
+    ``u`` (the values show only the measurement)."""
+    if u is None:
+        return observed_sd
+    var = observed_sd * observed_sd - u * u
+    return math.sqrt(var) if var > 0 else None
 
 
 # -- gage studies ---------------------------------------------------------------------------------
@@ -250,7 +289,7 @@ class PrecisionRow:
     tolerance: float | None
     n_values: int
     process_mean: float | None
-    process_sd: float | None
+    process_sd: float | None  # of the measurand: the values' spread less the instrument's (see process_prior_sd)
     process_source: str  # summaries | lake | assumed (centred, Cp = 1) | none
     instrument_ids: tuple  # instruments used on it (plans, lake, studies)
     instrument_id: int | None  # the one governing the TUR (largest u)
@@ -267,6 +306,7 @@ class PrecisionRow:
     risk_grr: float | None
     risk_q_mp: float | None
     risk: float | None  # the largest of the three: the false-accept risk of measuring as now
+    producer_risk: float | None  # false rejects with the instrument in use (R_P, JCGM 106 9.5.2)
     flags: tuple  # tur, grr, q_mp
     status: str  # adequate | inadequate | unknown
     option: Option
@@ -411,19 +451,6 @@ def _row(c: Characteristic, used: set[int], studies, instruments, own, cals, lab
     tol = tolerance_of(c)
     lower = c.lower_limit
     upper = c.upper_limit
-    n, mean, sd = stats.get(c.id, (0, None, None))
-    if n >= 2 and mean is not None and sd is not None and sd > 0 and math.isfinite(sd):
-        psource = source
-    elif tol is not None:  # no spread known: a centred process just capable (Cp = 1, ISO 22514-2)
-        lo_eff = lower if lower is not None else 0.0
-        mean, sd, psource = lo_eff + tol / 2.0, tol / 6.0, "assumed"
-    else:
-        mean, sd, psource = None, None, "none"
-
-    def risk(u: float | None) -> float | None:
-        if u is None or mean is None or sd is None:
-            return None
-        return consumer_risk(float(mean), float(sd), float(u), lower, upper)
 
     # instruments in use and the one governing the TUR
     in_use = []
@@ -437,6 +464,22 @@ def _row(c: Characteristic, used: set[int], studies, instruments, own, cals, lab
     gov = max(known, key=lambda x: x[1]) if known else (in_use[0] if in_use else None)
     u = gov[1] if gov else None
     tur = test_uncertainty_ratio(tol, u) if tol is not None and u is not None else None
+
+    n, mean, s_obs = stats.get(c.id, (0, None, None))
+    sd = None
+    if n >= 2 and mean is not None and s_obs is not None and s_obs > 0 and math.isfinite(s_obs):
+        sd = process_prior_sd(s_obs, u)
+        psource = source
+    if sd is None and tol is not None:  # no spread known: a centred process just capable (Cp = 1, ISO 22514-2)
+        lo_eff = lower if lower is not None else 0.0
+        mean, sd, psource = lo_eff + tol / 2.0, tol / 6.0, "assumed"
+    elif sd is None:
+        mean, psource = None, "none"
+
+    def risk(u: float | None) -> float | None:
+        if u is None or mean is None or sd is None:
+            return None
+        return consumer_risk(float(mean), float(sd), float(u), lower, upper)
 
     # gage studies: the worst of the latest study of each instrument
     grr = [s for (cid, _i, k), s in studies.items() if cid == c.id and k == "grr" and s.pct_grr is not None]
@@ -486,7 +529,9 @@ def _row(c: Characteristic, used: set[int], studies, instruments, own, cals, lab
         instrument_id=gov[0].id if gov else None, instrument_code=gov[0].code if gov else None, u=u,
         u_source=gov[2] if gov else None, tur=tur, pct_grr=g.pct_grr if g else None, ndc=g.ndc if g else None,
         q_mp=v.q_mp if v else None, q_mp_limit=q_lim, cgk=min(s.cgk for s in t1) if t1 else None,
-        risk_tur=risks["tur"], risk_grr=risks["grr"], risk_q_mp=risks["q_mp"], risk=row_risk, flags=tuple(flags),
+        risk_tur=risks["tur"], risk_grr=risks["grr"], risk_q_mp=risks["q_mp"], risk=row_risk,
+        producer_risk=global_risks(float(mean), float(sd), float(u), lower, upper)[1]
+        if u is not None and mean is not None and sd is not None else None, flags=tuple(flags),
         status=status, option=option)
 
 
@@ -495,7 +540,7 @@ def _own_option(c, tol, used, studies, own, cals, now, risk) -> Option | None:
     characteristic pass: one already used first, then the best TUR."""
     best = None
     for inst in own:
-        if not compatible(inst.unit, c.unit) or not _usable(inst, cals.get(inst.id), now):
+        if not _fits(inst.quantity, inst.unit, c) or not _usable(inst, cals.get(inst.id), now):
             continue
         try:
             if not _covers(inst.range_min, inst.range_max, inst.unit, c.unit, c.lower_limit, c.upper_limit):
@@ -533,7 +578,7 @@ def _lab_option(c, tol, labs, risk) -> Option | None:
     best = None
     for lab in labs:
         for entry in lab.scope:
-            if not compatible(entry.unit, c.unit):
+            if not _fits(entry.quantity, entry.unit, c):
                 continue
             try:
                 to_scope = conversion_factor(c.unit, entry.unit)

@@ -72,6 +72,7 @@ class PrecisionRowPublic(BaseModel):
     risk_grr: float | None
     risk_q_mp: float | None
     risk: float | None
+    producer_risk: float | None
     flags: list[str]
     status: str
     light: str
