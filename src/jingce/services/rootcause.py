@@ -24,6 +24,7 @@ counts in coarse bins (cells with fewer than :data:`MIN_CELL` serials blanked), 
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import warnings
 
@@ -34,6 +35,7 @@ import pyarrow.compute as pc
 from jingce.errors import InvalidInputError, JingceWarning
 from jingce.kernels.variation import attribute, ols, one_way_anova
 from jingce.model import Role
+from jingce.services.views import _Cache
 from jingce.store import Actor, Store
 
 MAX_MODEL = 8
@@ -185,8 +187,24 @@ def _f(x) -> float | None:
     return float(x) if x is not None and np.isfinite(x) else None
 
 
+_RESULTS = _Cache(16)
+
+
 def root_cause(store: Store, actor: Actor, characteristic_id: int, *, start: dt.date | dt.datetime | None = None,
                end: dt.date | dt.datetime | None = None) -> dict:
+    """Rank the upstream characteristics and machines behind ``characteristic_id``'s variation
+    (see :func:`analyse_root_cause`). Answers are kept while the lake and the actor's visibility
+    stay as they are (a new ingest or a changed share computes afresh)."""
+    vis = store.visibility(actor)
+    key = (id(store), actor.tenant_id, actor.role.value, vis.everything, vis.registry_everything,
+           tuple(sorted(vis.enterprises)), tuple(sorted((k, tuple(sorted(v))) for k, v in vis.products.items())),
+           tuple(store.lake_stats().values()), int(characteristic_id), start, end)
+    return copy.deepcopy(_RESULTS.get(key, lambda: analyse_root_cause(store, actor, characteristic_id, start=start,
+                                                                      end=end)))
+
+
+def analyse_root_cause(store: Store, actor: Actor, characteristic_id: int, *,
+                       start: dt.date | dt.datetime | None = None, end: dt.date | dt.datetime | None = None) -> dict:
     """Rank the upstream characteristics and machines behind ``characteristic_id``'s variation.
 
     Parameters
@@ -221,9 +239,10 @@ def root_cause(store: Store, actor: Actor, characteristic_id: int, *, start: dt.
     reader = actor if own_visible else admin
     own = store.measurements(reader, characteristic_id=characteristic_id, product_id=product.id, valid_only=True,
                              start=start_t, end=end_t,
-                             columns=("characteristic_id", "serial", "value", "measured_at", "stage", "machine"))
+                             columns=("characteristic_id", "serial", "value", "measured_at", "stage", "machine",
+                                      "lower_limit", "upper_limit"))
     notes: list[str] = []
-    y_tab = _last_per_serial(own, ("machine",)) if own.num_rows else None
+    y_tab = _last_per_serial(own, ("machine", "lower_limit", "upper_limit")) if own.num_rows else None
     ent = store.get_enterprise(admin, product.enterprise_id)
     head = {"id": ch.id, "code": ch.key, "name": ch.name or ch.key, "unit": ch.unit, "nominal": ch.nominal,
             "lower_limit": ch.lower_limit, "upper_limit": ch.upper_limit, "product_id": product.id,
@@ -240,8 +259,9 @@ def root_cause(store: Store, actor: Actor, characteristic_id: int, *, start: dt.
     y = np.asarray(y_tab.column("value_last").to_numpy(zero_copy_only=False), float)
     machines = np.asarray(y_tab.column("machine_last").fill_null("-").to_numpy(zero_copy_only=False), dtype=object)
     index = {s: i for i, s in enumerate(y_serials)}
-    lo = -np.inf if ch.lower_limit is None else ch.lower_limit
-    hi = np.inf if ch.upper_limit is None else ch.upper_limit
+    # out of specification by the limits each value was measured against (as the region view counts)
+    lo = np.asarray(y_tab.column("lower_limit_last").fill_null(-np.inf).to_numpy(zero_copy_only=False), float)
+    hi = np.asarray(y_tab.column("upper_limit_last").fill_null(np.inf).to_numpy(zero_copy_only=False), float)
     oos = int(np.sum((y < lo) | (y > hi)))
 
     # -- upstream characteristics -------------------------------------------------------------------
