@@ -359,3 +359,14 @@ def test_demo_supervision_story_is_deterministic(tmp_path):
         assert [f.status.value for f in st.list_findings(lab01)] == ["open"]
         assert st.verify_audit().ok
     assert prints[0] == prints[1]
+
+
+def test_a_negative_assigned_value_is_scored(region):
+    """A round on a deviation (x_pt = -0.0030 mm): E_n = (-0.0026 + 0.0030) / sqrt(0.0004^2 + 0.0002^2)
+    = 0.0004 / 4.47214e-4 = 0.894427 -> satisfactory (the kernel's en_score itself refuses x_pt < 0)."""
+    st = region.store
+    rnd = _round(st, region.reg, code="PT-NEG", quantity="length", assigned_value=-0.0030, assigned_uncertainty=0.0002)
+    st.submit_result(region.lab_user, rnd.id, region.lab.id, -0.0026, 0.0004)
+    _, (res,) = sv.close_round(st, region.reg, rnd.id)
+    assert res.score == pytest.approx(0.894427, abs=1e-6) and res.evaluation.value == "satisfactory"
+    assert [f.value for f in res.flags] == ["outside_scope"]  # the scope covers 0 ... 500 mm

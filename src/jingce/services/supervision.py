@@ -68,15 +68,18 @@ def score_result(pt_round: PtRound, result: PtResult) -> tuple[float, Evaluation
     if x_pt is None or big_u_pt is None:
         raise InvalidInputError("a round is scored against its assigned value", field="assigned_value")
     kind = pt_round.score_kind
+    # The kernel's score functions refuse a negative x_pt (they check it like an uncertainty), but
+    # assigned values may be negative (a deviation, a temperature): the scores depend on x - x_pt
+    # only, so the kernel gets the deviation and x_pt = 0 (the same arithmetic, bit for bit).
+    d = result.value - x_pt
     if kind is ScoreKind.EN:
-        score = pt.en_score(result.value, result.expanded_uncertainty, x_pt, big_u_pt)
+        score = pt.en_score(d, result.expanded_uncertainty, 0.0, big_u_pt)
     elif kind is ScoreKind.ZETA:
-        score = pt.zeta_score(result.value, result.expanded_uncertainty / result.coverage_factor, x_pt,
-                              big_u_pt / 2.0)
+        score = pt.zeta_score(d, result.expanded_uncertainty / result.coverage_factor, 0.0, big_u_pt / 2.0)
     else:
         if pt_round.sigma_pt is None:
             raise InvalidInputError("z scores need sigma_pt", field="sigma_pt")
-        score = pt.z_score(result.value, x_pt, pt_round.sigma_pt)
+        score = pt.z_score(d, 0.0, pt_round.sigma_pt)
     score = float(score)
     return score, Evaluation(str(pt.classify(score, kind.value)))
 
