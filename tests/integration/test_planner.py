@@ -244,26 +244,41 @@ def test_demo_extend_on_a_small_region(store):
 
 
 @pytest.mark.slow
-def test_demo_extend_on_the_small_demo(tmp_path):
-    from jingce.services.demo import build as demo_build
-    from jingce.services.demo import planner_demo
+def test_the_small_demo_shows_inadequate_measurements(tmp_path):
+    """build_demo runs planner_demo.extend after the base region (and the other stories)."""
+    from jingce.services.demo.build import build_demo
     from jingce.settings import Settings
     from jingce.store import Store
 
     st = Store(Settings(data_dir=tmp_path / "data"))
-    seen = {}
-    original = demo_build._Builder.build
-
-    def build(self):
-        original(self)
-        seen["builder"] = self
-
-    demo_build._Builder.build = build
-    try:
-        demo_build.build_demo(st, seed=7, scale=0.02)
-    finally:
-        demo_build._Builder.build = original
-    b = seen["builder"]
-    out = planner_demo.extend(st, b.admin, b)
-    _check_demo_plan(st, b.admin, b.enterprises[out["enterprise"]].id)
+    build_demo(st, seed=7, scale=0.02)
+    admin = st.bootstrap()
+    (worn,) = [i for i in st.list_instruments(admin) if i.code.endswith("-CALIPER-OLD")]
+    plan = _check_demo_plan(st, admin, worn.enterprise_id)
+    assert any(r.option.kind == "own_instrument" for r in plan.rows)  # the worn caliper's characteristic
     st.close()
+
+
+def test_the_process_distribution_from_the_summaries_equals_the_lakes(region):
+    """After `jingce analyse region` the planner reads the quality summaries (one read for the
+    enterprise); their mean and overall sigma are the values' own."""
+    from jingce.engine.local import LocalEngine
+    from jingce.services.region import analyse_region
+
+    st, a = region.store, region.admin
+    st.add_instrument(a, Instrument(tenant_id=region.tenants["X"].id, code="X-REF", name="ref",
+                                    enterprise_id=region.ent["X"].id, uncertainty=0.001))
+    z = np.random.default_rng(5).normal(20.0, 0.01, 200)
+    table = rows("X", "OTHER", ["W"], [f"X{i}" for i in range(200)], nominal=20.0, lower=19.95, upper=20.05,
+                 instrument="X-REF")
+    st.ingest(a, table.set_column(table.column_names.index("value"), "value", pa.array(z)),
+              content_hash=h("summ"), source_format="test")
+    before = {r.key: r for r in planner.plan_precision(st, region.x, region.ent["X"].id, now=NOW).rows}
+    assert before["W"].process_source == "lake"
+    analyse_region(st, a, LocalEngine())
+    after = {r.key: r for r in planner.plan_precision(st, region.x, region.ent["X"].id, now=NOW).rows}
+    assert after["W"].process_source == "summaries" and after["W"].n_values == 200
+    assert after["W"].process_mean == pytest.approx(z.mean(), rel=1e-12)
+    assert after["W"].process_sd == pytest.approx(np.sqrt(z.var(ddof=1) - 0.001 ** 2), rel=1e-9)
+    assert after["W"].process_sd == pytest.approx(before["W"].process_sd, rel=1e-9)
+    assert after["W"].risk == pytest.approx(before["W"].risk, rel=1e-6)
