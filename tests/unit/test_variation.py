@@ -165,8 +165,13 @@ def test_cli_examples(name, tmp_path):
     assert ex.exit_code == 0, ex.output
     inp = tmp_path / "in.json"
     inp.write_text(ex.output)
-    res = runner.invoke(app, ["calc", "run", name, str(inp)])
+    args = ["calc", "run", name, str(inp)]
+    if name != "variation.ols":
+        args += ["--plot", str(tmp_path / "v.png")]
+    res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
+    if name != "variation.ols":
+        assert (tmp_path / "v.png").stat().st_size > 5000
     data = json.loads(res.output)
     if name == "variation.attribute":
         assert data["order"][0] == 0 and data["importance"]["r_squared"] > 0.9

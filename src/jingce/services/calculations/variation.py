@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from jingce.charts import variation as charts
 from jingce.kernels import variation as va
 from jingce.services.calculations.registry import calculation
 
@@ -17,6 +18,7 @@ calculation(
     summary_en="Stream of variation: OLS of a product characteristic on upstream characteristics, LMG shares of R²",
     summary_zh="偏差流分析：产品特性对上游特性的最小二乘回归，R² 的 LMG 分解（各来源贡献）",
     example={"y": _EXAMPLE_Y, "x": _EXAMPLE_X},
+    plot=charts.plot_attribution,
 )
 
 calculation(
@@ -34,4 +36,5 @@ calculation(
     summary_zh="单因素方差分析（机床、模腔、操作者等类别来源）：F、p、eta²",
     example={"y": [10.02, 10.03, 10.01, 10.06, 10.07, 10.05, 10.02, 10.01, 10.03],
              "groups": ["M01", "M01", "M01", "M02", "M02", "M02", "M03", "M03", "M03"]},
+    plot=charts.plot_anova,
 )
