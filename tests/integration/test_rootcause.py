@@ -120,6 +120,10 @@ def test_regulator_gets_statistics_never_raw_values(chain):
     assert sc["kind"] == "binned" and "points" not in sc and not res["raw_values"]
     assert all(cell[2] >= MIN_CELL for cell in sc["cells"])
     assert sum(cell[2] for cell in sc["cells"]) <= N
+    for edges in (np.array(sc["x_edges"]), np.array(sc["y_edges"])):  # round steps: no edge is a measured value
+        step = edges[1] - edges[0]
+        assert np.allclose(edges / step, np.round(edges / step), atol=1e-6)
+        assert round(step / 10 ** np.floor(np.log10(step)), 6) in (1.0, 2.0, 5.0)
     text = json.dumps(res)
     for v in chain.y[:20]:  # no raw runout value in the answer
         assert repr(float(v)) not in text

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import math
 import warnings
 
 import numpy as np
@@ -162,18 +163,27 @@ def _forward(y: np.ndarray, columns: list[np.ndarray], usable: list[int]) -> lis
     return chosen
 
 
+def _nice_grid(v: np.ndarray) -> np.ndarray:
+    """BINS + 1 edges on a round step (1, 2 or 5 x 10^k) covering the 1st to 99th percentiles of
+    ``v``: no edge is a measured value."""
+    lo, hi = (float(q) for q in np.percentile(v, [1, 99]))
+    span = hi - lo if hi > lo else max(abs(lo), 1.0) * 1e-6
+    raw = span / BINS
+    mag = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    start = math.floor(lo / step) * step
+    while start + BINS * step < hi:  # the rounded start may leave the top uncovered
+        step = next(m * mag for m in (1, 2, 5, 10, 20, 50, 100) if m * mag > step)
+        start = math.floor(lo / step) * step
+    return start + step * np.arange(BINS + 1)
+
+
 def _binned(x: np.ndarray, y: np.ndarray) -> dict:
-    """Counts of (x, y) in a BINS x BINS grid spanning the 1st to 99th percentiles (outer values
-    clipped into the edge cells); cells with fewer than MIN_CELL serials are blanked (0)."""
-    lo_x, hi_x = np.percentile(x, [1, 99])
-    lo_y, hi_y = np.percentile(y, [1, 99])
-    if hi_x <= lo_x:
-        hi_x = lo_x + 1e-12
-    if hi_y <= lo_y:
-        hi_y = lo_y + 1e-12
-    ex = np.linspace(lo_x, hi_x, BINS + 1)
-    ey = np.linspace(lo_y, hi_y, BINS + 1)
-    counts, _, _ = np.histogram2d(np.clip(x, lo_x, hi_x), np.clip(y, lo_y, hi_y), bins=(ex, ey))
+    """Counts of (x, y) in a BINS x BINS grid of round steps spanning the 1st to 99th percentiles
+    (outer values clipped into the edge cells); cells with fewer than MIN_CELL serials are
+    blanked (0)."""
+    ex, ey = _nice_grid(x), _nice_grid(y)
+    counts, _, _ = np.histogram2d(np.clip(x, ex[0], ex[-1]), np.clip(y, ey[0], ey[-1]), bins=(ex, ey))
     counts = counts.astype(np.int64)
     blanked = int(np.sum((counts > 0) & (counts < MIN_CELL)))
     counts[counts < MIN_CELL] = 0
@@ -349,7 +359,8 @@ def analyse_root_cause(store: Store, actor: Actor, characteristic_id: int, *,
         m = machines != "-"
         a = one_way_anova(y[m], machines[m].astype(str))
         for lv, n_, mean in zip(a.levels.tolist(), a.counts.tolist(), a.means.tolist(), strict=True):
-            machine_rows.append({"machine": lv, "n": int(n_), "mean": _f(mean)})
+            shown = own_visible or n_ >= MIN_CELL  # a mean of one or two parts would be their values
+            machine_rows.append({"machine": lv, "n": int(n_), "mean": _f(mean) if shown else None})
         cands.append({"kind": "machine", "code": "machine", "name": "machines / 机床", "n": int(m.sum()),
                       "share": _f(a.eta_squared), "r2_alone": _f(a.eta_squared), "p_alone": _f(a.p_value),
                       "in_model": False,
