@@ -185,7 +185,16 @@ def test_proficiency_flags_lower_the_score_with_the_reason(m):
         conn.execute(t.pt_result.insert().values(round_id=rid, lab_id=m.micro.id, value=1.0, expanded_uncertainty=0.1,
                                                  coverage_factor=2, submitted_at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC),
                                                  score=1.7, evaluation="unsatisfactory", flags=[]))
+        old = conn.execute(t.pt_round.insert().values(
+            code="PT-LEN-OLD", title="ring", quantity="length", unit="mm", artefact="ring", score_kind="en",
+            status="closed", opened_at=dt.datetime(2019, 1, 1, tzinfo=dt.UTC),
+            deadline=dt.datetime(2019, 2, 1, tzinfo=dt.UTC), created_by="reg")).inserted_primary_key[0]
+        conn.execute(t.pt_result.insert().values(round_id=old, lab_id=m.r.lab.id, value=1.0, expanded_uncertainty=0.1,
+                                                 coverage_factor=2, submitted_at=dt.datetime(2019, 1, 5, tzinfo=dt.UTC),
+                                                 score=2.5, evaluation="unsatisfactory", flags=[]))
     rk = market.rank_labs(st, m.r.c, m.need().id)
+    lab = next(r for r in rk.ranked if r.code == "LAB")
+    assert "proficiency_ok" in {x.code for x in lab.reasons}  # older than four years: not counted
     micro = next(r for r in rk.ranked if r.code == "MICRO")
     pf = next(x for x in micro.reasons if x.code == "proficiency")
     assert "PT-LEN-1" in pf.en and "unsatisfactory" in pf.en and "能力验证" in pf.zh

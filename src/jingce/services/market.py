@@ -29,7 +29,8 @@ Every other lab is listed with why it does not qualify (Chinese and English).
 The score (0-100) of a qualifying lab adds: capability 50 x min(1, ln(U/CMC) / ln 4) (full marks at a
 4:1 margin); price 25 x (lowest price among qualifying labs / this lab's price) when the lab
 publishes a price for the line (none: 0); proficiency 25 - 10 per flagged proficiency-testing
-result (not satisfactory, or flagged e.g. uncertainty below its CMC), at least 0.
+result of the last four years (not satisfactory, or flagged e.g. uncertainty below its CMC), at
+least 0.
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ TUR_MIN = 4.0
 
 PROCESS_SIGMA_FRACTION = 1 / 8
 """Assumed process standard deviation as a fraction of the tolerance (Cp = 4/3), for the stated risks."""
+
+PROFICIENCY_WINDOW_DAYS = 4 * 365
+"""Proficiency results counted in the score: the last four years (one accreditation cycle, within
+which ILAC-P9:06/2014 4.4 expects a lab to cover its scope's sub-disciplines)."""
 
 GUARD_BAND_SIGN = {"simple": 0.0, "guarded_acceptance": 1.0, "guarded_rejection": -1.0, "iso14253": 1.0,
                    "non_binary": 1.0}
@@ -208,7 +213,8 @@ def rank_labs(store: Store, actor: Actor, request_id: int) -> Ranking:
     req = store.get_service_request(actor, request_id)
     need = requirement(req)
     labs = store.list_labs(actor)
-    flags = store.lab_proficiency_flags([lab.id for lab in labs])
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=PROFICIENCY_WINDOW_DAYS)
+    flags = store.lab_proficiency_flags([lab.id for lab in labs], since=since)
     ok, excluded = [], []
     for lab in labs:
         best, why = _assess(lab, req, need)

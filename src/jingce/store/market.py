@@ -370,9 +370,9 @@ class MarketMixin(StoreBase):
                 "requests_by_status": dict(sorted(req_by_s.items())),
                 "orders_by_status": dict(sorted(ord_by_s.items())), "orders_by_lab": dict(sorted(by_lab.items()))}
 
-    def lab_proficiency_flags(self, lab_ids: list[int]) -> dict[int, list[dict]]:
-        """Per lab, its proficiency-testing results that were not satisfactory or were flagged
-        (public information about qualified labs), newest first."""
+    def lab_proficiency_flags(self, lab_ids: list[int], *, since: dt.datetime | None = None) -> dict[int, list[dict]]:
+        """Per lab, its proficiency-testing results (submitted at or after ``since``) that were not
+        satisfactory or were flagged (public information about qualified labs), newest first."""
         out: dict[int, list[dict]] = {i: [] for i in lab_ids}
         if not lab_ids:
             return out
@@ -380,6 +380,8 @@ class MarketMixin(StoreBase):
                     t.pt_round.c.code, t.pt_result.c.submitted_at)
              .join(t.pt_round, t.pt_round.c.id == t.pt_result.c.round_id)
              .where(t.pt_result.c.lab_id.in_(lab_ids)).order_by(t.pt_result.c.submitted_at.desc()))
+        if since is not None:
+            q = q.where(t.pt_result.c.submitted_at >= since)
         with self._read() as conn:
             for r in conn.execute(q):
                 flags = list(r.flags or [])
