@@ -9,7 +9,8 @@
   window.addEventListener("resize", () => chart.resize());
   const colour = {satisfactory: palette.green, questionable: palette.yellow, unsatisfactory: palette.red};
   const band = data.band;
-  const lim = Math.max(band * 1.5, (data.action || band) * 1.2, ...data.scores.map((s) => Math.abs(s) * 1.15));
+  const lim = Math.ceil(2 * Math.max(band * 1.5, (data.action || band) * 1.2,
+    ...data.scores.map((s) => Math.abs(s) * 1.15))) / 2;  /* a round half unit: clean axis labels */
   const lines = [{yAxis: band}, {yAxis: -band}];
   if (data.action) lines.push({yAxis: data.action, lineStyle: {color: palette.red}}, {yAxis: -data.action, lineStyle: {color: palette.red}});
   chart.setOption({
