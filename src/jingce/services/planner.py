@@ -404,10 +404,11 @@ def _covers(inst_min, inst_max, unit_from: str, unit_to: str, lo: float | None, 
     return all(a <= x <= b for x in (lo, hi) if x is not None)
 
 
-def _latest_studies(studies: list[GageStudy]) -> dict[tuple[int, int, str], GageStudy]:
+def _latest_studies(studies: list[GageStudy]) -> dict[int, dict[tuple[int, int, str], GageStudy]]:
+    """Characteristic id -> {(characteristic, instrument, kind): the latest such study}."""
     out: dict = {}
     for s in studies:  # oldest first: the latest wins
-        out[(s.characteristic_id, s.instrument_id, s.kind.value)] = s
+        out.setdefault(s.characteristic_id, {})[(s.characteristic_id, s.instrument_id, s.kind.value)] = s
     return out
 
 
@@ -424,8 +425,8 @@ def _plan(store: Store, actor: Actor, enterprise_id: int, now: dt.datetime | Non
     for cid, ids in store.instruments_in_lake(actor, enterprise_id).items():
         used.setdefault(cid, set()).update(ids)
     studies = _latest_studies(store.gage_studies(actor, enterprise_id=enterprise_id))
-    for cid, iid, _kind in studies:
-        used.setdefault(cid, set()).add(iid)
+    for cid, latest in studies.items():
+        used.setdefault(cid, set()).update(iid for _c, iid, _k in latest)
     instruments = {i.id: i for i in store.list_instruments(actor)}
     own = [i for i in instruments.values() if i.tenant_id == ent.tenant_id
            and (i.enterprise_id is None or i.enterprise_id == enterprise_id)]
@@ -482,9 +483,10 @@ def _row(c: Characteristic, used: set[int], studies, instruments, own, cals, lab
         return consumer_risk(float(mean), float(sd), float(u), lower, upper)
 
     # gage studies: the worst of the latest study of each instrument
-    grr = [s for (cid, _i, k), s in studies.items() if cid == c.id and k == "grr" and s.pct_grr is not None]
-    vda = [s for (cid, _i, k), s in studies.items() if cid == c.id and k == "vda5" and s.q_mp is not None]
-    t1 = [s for (cid, _i, k), s in studies.items() if cid == c.id and k == "type1" and s.cgk is not None]
+    mine = [(k, s) for (_c, _i, k), s in studies.get(c.id, {}).items()]
+    grr = [s for k, s in mine if k == "grr" and s.pct_grr is not None]
+    vda = [s for k, s in mine if k == "vda5" and s.q_mp is not None]
+    t1 = [s for k, s in mine if k == "type1" and s.cgk is not None]
     g = max(grr, key=lambda s: s.pct_grr) if grr else None
     v = max(vda, key=lambda s: s.q_mp - s.result.get("q_mp_limit", Q_MP_LIMIT)) if vda else None
     q_lim = v.result.get("q_mp_limit", Q_MP_LIMIT) if v else None
@@ -553,8 +555,8 @@ def _own_option(c, tol, used, studies, own, cals, now, risk) -> Option | None:
         tur = test_uncertainty_ratio(tol, u)
         if tur < TUR_MIN:
             continue
-        s_grr = studies.get((c.id, inst.id, "grr"))
-        s_vda = studies.get((c.id, inst.id, "vda5"))
+        s_grr = studies.get(c.id, {}).get((c.id, inst.id, "grr"))
+        s_vda = studies.get(c.id, {}).get((c.id, inst.id, "vda5"))
         if (s_grr and s_grr.pct_grr is not None and s_grr.pct_grr > GRR_MAX) or (
                 s_vda and s_vda.q_mp is not None and s_vda.q_mp > s_vda.result.get("q_mp_limit", Q_MP_LIMIT)):
             continue
