@@ -229,3 +229,25 @@ def test_demo_root_cause_case(demo):
     regulator = store.actor("regulator")
     reg = root_cause(store, regulator, info["characteristic"])
     assert reg["candidates"][0]["characteristic_id"] == info["upstream"] and reg["scatter"]["kind"] == "binned"
+
+
+def test_the_walk_stops_below_a_component_the_actor_may_not_see(chain):
+    """S's rubber goes into X's seal (hidden from C): C's analysis does not reach it through the
+    seal, even though S shares the rubber with C; the admin's does (two levels down)."""
+    from jingce.model import Share
+
+    st, a = chain.store, chain.admin
+    rubber = st.add_product(a, Product(enterprise_id=chain.ent["S"].id, part_number="RUBBER", name="rubber"))
+    st.add_share(a, Share(owner_tenant_id=chain.tenants["S"].id, grantee_tenant_id=chain.tenants["C"].id,
+                          enterprise_id=chain.ent["S"].id, product_id=rubber.id))
+    st.add_bom_line(a, BomLine(parent_product_id=chain.seal.id, child_product_id=rubber.id, quantity=1))
+    serials = [f"U{i:03d}" for i in range(N)]
+    st.ingest(a, _table("S", "RUBBER", serials, {"SH": 70 + np.arange(N) % 7}, nominal={"SH": 70.0},
+                        lower={"SH": 60.0}, upper={"SH": 80.0}, days=-4), content_hash=h("rc-u"), source_format="test")
+    seal_ids = st.part_ids(a, chain.seal.id, [f"W{i:03d}" for i in range(N)])
+    rub_ids = st.part_ids(a, rubber.id, serials)
+    st.add_assemblies(a, chain.seal.id, [seal_ids[f"W{i:03d}"] for i in range(N)], [rub_ids[s] for s in serials])
+    admin = root_cause(st, a, chain.runout.id)
+    assert any(c.get("product") == "RUBBER" and c["depth"] == 2 for c in admin["candidates"])
+    mine = root_cause(st, chain.c, chain.runout.id)
+    assert not any(c.get("product") in ("RUBBER", "SEAL") for c in mine["candidates"])

@@ -81,9 +81,11 @@ def _last_per_serial(table: pa.Table, extra: tuple[str, ...] = ()) -> pa.Table:
     return out  # columns value_last, <extra>_last, characteristic_id, serial
 
 
-def _walk(store: Store, admin: Actor, product_id: int, max_depth: int = 6):
+def _walk(store: Store, admin: Actor, product_id: int, follow, max_depth: int = 6):
     """Component products down the BOM and, for each, its parts' serials mapped to the root
-    product's serials: ``{product_id: (depth, child serials, root serials)}``."""
+    product's serials: ``{product_id: (depth, child serials, root serials)}``. The walk goes on
+    below a component only where ``follow(product_id)`` (as a lineage stops at a component the
+    actor may not see)."""
     ids, _prods, serials = store.parts_of(admin, [product_id])
     root_of: dict[int, str] = dict(zip(ids, serials, strict=True))
     out: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}
@@ -111,7 +113,7 @@ def _walk(store: Store, admin: Actor, product_id: int, max_depth: int = 6):
             if cs:
                 out[c] = (depth, np.array(cs, dtype=object), np.array(rs, dtype=object))
         root_of = next_root
-        frontier = [c for c in children if c in out]
+        frontier = [c for c in children if c in out and follow(c)]
     return out
 
 
@@ -275,7 +277,13 @@ def analyse_root_cause(store: Store, actor: Actor, characteristic_id: int, *,
     oos = int(np.sum((y < lo) | (y > hi)))
 
     # -- upstream characteristics -------------------------------------------------------------------
-    walk = _walk(store, admin, product.id)
+    def follow(pid: int) -> bool:
+        if actor.is_regulator or actor.is_admin:
+            return True
+        comp = store.get_product(admin, pid)
+        return vis.sees_product_data(comp.enterprise_id, pid)
+
+    walk = _walk(store, admin, product.id, follow)
     cands: list[dict] = []
     columns: list[np.ndarray] = []
     hidden = 0
