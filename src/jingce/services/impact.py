@@ -83,7 +83,8 @@ instrument found out of tolerance, its previous calibration) to the next one."""
 
 ASSEMBLY_SCHEMA = pa.schema([
     pa.field("part_id", pa.int64()), pa.field("serial", pa.string()), pa.field("product_id", pa.int32()),
-    pa.field("enterprise_id", pa.int32()), pa.field("contains_part_id", pa.int64()), pa.field("level", pa.int32()),
+    pa.field("enterprise_id", pa.int32()), pa.field("contains_serial", pa.string()),
+    pa.field("contains_product_id", pa.int32()), pa.field("level", pa.int32()),
 ])
 """Assemblies that contain an affected part (``level`` 1: directly), recursively up the as-built tree."""
 
@@ -301,30 +302,34 @@ def _measurements(store: Store, sys: Actor, cal, windows, instruments: dict) -> 
 
 
 def _assemblies(store: Store, sys: Actor, measurements: pa.Table) -> tuple[pa.Table, pa.Table]:
-    """(affected parts with their part ids, assemblies containing them recursively)."""
+    """(affected parts: distinct product and serial, assemblies containing them recursively up the
+    as-built tree). Each level is one query by the products concerned and a join in Arrow on
+    (product, serial), so no list of millions of part ids goes to the registry."""
     pairs = measurements.select(["product_id", "serial"]).filter(pc.is_valid(measurements.column("serial")))
     pairs = pairs.group_by(["product_id", "serial"]).aggregate([])
-    if pairs.num_rows == 0:
-        return pairs.append_column("part_id", pa.array([], pa.int64())), ASSEMBLY_SCHEMA.empty_table()
-    ids, prods, serials = store.parts_of(sys, pairs.column("product_id").to_pylist())
-    known = pa.table({"part_id": pa.array(ids, pa.int64()), "product_id": pa.array(prods, pa.int32()),
-                      "serial": pa.array(serials, pa.string())})
-    parts = pairs.cast(pa.schema([("product_id", pa.int32()), ("serial", pa.string())])).join(
-        known, ["product_id", "serial"], join_type="inner")
-    rows: list[tuple] = []
-    frontier, seen, level = set(parts.column("part_id").to_pylist()), set(), 0
-    while frontier:
+    levels: list[pa.Table] = []
+    frontier, seen, level = pairs, pa.array([], pa.int64()), 0
+    while frontier.num_rows and level < 32:
         level += 1
-        links = store.assembly_parents(sys, sorted(frontier))
-        frontier = set()
-        for child, parent, serial, product, ent in links:
-            rows.append((parent, serial, product, ent, child, level))
-            if parent not in seen:
-                seen.add(parent)
-                frontier.add(parent)
-    asm = pa.table({name: pa.array([r[i] for r in rows], ASSEMBLY_SCHEMA.field(name).type)
-                    for i, name in enumerate(ASSEMBLY_SCHEMA.names)}, schema=ASSEMBLY_SCHEMA)
-    return parts, asm
+        links = store.assembly_links(sys, pc.unique(frontier.column("product_id")).to_pylist())
+        if links.num_rows == 0:
+            break
+        hit = links.join(frontier.rename_columns(["child_product_id", "child_serial"]),
+                         ["child_product_id", "child_serial"], join_type="inner")
+        hit = hit.filter(pc.invert(pc.is_in(hit.column("parent_part_id"), value_set=seen)))
+        if hit.num_rows == 0:
+            break
+        levels.append(pa.table({
+            "part_id": hit.column("parent_part_id"), "serial": hit.column("parent_serial"),
+            "product_id": hit.column("parent_product_id"), "enterprise_id": hit.column("parent_enterprise_id"),
+            "contains_serial": hit.column("child_serial"), "contains_product_id": hit.column("child_product_id"),
+            "level": pa.array(np.full(hit.num_rows, level, np.int32)),
+        }).cast(ASSEMBLY_SCHEMA))
+        seen = pa.concat_arrays([seen, pc.unique(hit.column("parent_part_id")).cast(pa.int64())])
+        frontier = hit.select(["parent_product_id", "parent_serial"]).group_by(
+            ["parent_product_id", "parent_serial"]).aggregate([]).rename_columns(["product_id", "serial"])
+    asm = pa.concat_tables(levels) if levels else ASSEMBLY_SCHEMA.empty_table()
+    return pairs, asm
 
 
 def _instrument_table(windows, instruments: dict, certificates: dict) -> pa.Table:

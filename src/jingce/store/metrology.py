@@ -373,35 +373,32 @@ class MetrologyMixin(StoreBase):
                         out[r.id] = self._model(Instrument, r)
         return out
 
-    def parts_of(self, actor: Actor, product_ids: list[int]) -> tuple[list[int], list[int], list[str]]:
-        """``(part ids, product ids, serials)`` of the parts of ``product_ids`` (regulator, admin)."""
-        self._require_role(actor, Role.REGULATOR)
-        ids, prods, serials = [], [], []
-        pids = sorted({int(p) for p in product_ids})
-        with self._read() as conn:
-            for i in range(0, len(pids), 5000):
-                for r in conn.execute(select(t.part.c.id, t.part.c.product_id, t.part.c.serial)
-                                      .where(t.part.c.product_id.in_(pids[i:i + 5000]))):
-                    ids.append(r.id)
-                    prods.append(r.product_id)
-                    serials.append(r.serial)
-        return ids, prods, serials
+    def assembly_links(self, actor: Actor, child_product_ids: list[int]):
+        """As-built links whose child is a part of ``child_product_ids``, as an Arrow table:
+        ``child_product_id, child_serial, parent_part_id, parent_serial, parent_product_id,
+        parent_enterprise_id`` (regulator, admin). One query per 1,000 products."""
+        import pyarrow as pa
+        from sqlalchemy.orm import aliased
 
-    def assembly_parents(self, actor: Actor, part_ids: list[int]) -> list[tuple]:
-        """As-built links up from ``part_ids``: ``(child_part_id, parent_part_id, parent serial,
-        parent product_id, parent enterprise_id)`` (regulator, admin)."""
         self._require_role(actor, Role.REGULATOR)
-        ids = sorted({int(p) for p in part_ids})
-        out: list[tuple] = []
+        child, parent = aliased(t.part), aliased(t.part)
+        names = ("child_product_id", "child_serial", "parent_part_id", "parent_serial", "parent_product_id",
+                 "parent_enterprise_id")
+        types = (pa.int32(), pa.string(), pa.int64(), pa.string(), pa.int32(), pa.int32())
+        ids = sorted({int(p) for p in child_product_ids})
+        rows: list = []
         with self._read() as conn:
-            for i in range(0, len(ids), 5000):
-                out += [tuple(r) for r in conn.execute(
-                    select(t.assembly.c.child_part_id, t.assembly.c.parent_part_id, t.part.c.serial,
-                           t.part.c.product_id, t.product.c.enterprise_id)
-                    .join(t.part, t.part.c.id == t.assembly.c.parent_part_id)
-                    .join(t.product, t.product.c.id == t.part.c.product_id)
-                    .where(t.assembly.c.child_part_id.in_(ids[i:i + 5000])))]
-        return out
+            for i in range(0, len(ids), 1000):
+                rows += conn.execute(
+                    select(child.c.product_id, child.c.serial, parent.c.id, parent.c.serial, parent.c.product_id,
+                           t.product.c.enterprise_id)
+                    .select_from(t.assembly)
+                    .join(child, child.c.id == t.assembly.c.child_part_id)
+                    .join(parent, parent.c.id == t.assembly.c.parent_part_id)
+                    .join(t.product, t.product.c.id == parent.c.product_id)
+                    .where(child.c.product_id.in_(ids[i:i + 1000]))).all()
+        cols = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+        return pa.table({n: pa.array(list(c), ty) for n, c, ty in zip(names, cols, types, strict=True)})
 
     # -- impact reports -----------------------------------------------------------------------
 
