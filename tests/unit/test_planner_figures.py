@@ -102,3 +102,25 @@ def test_cheapest_adequate_lab_line():
     assert opt.ref == "A" and opt.u == pytest.approx(0.00005) and opt.cost is None
     assert planner._lab_option(char, 0.0001, labs, lambda u: 0.0) is None  # nobody reaches TUR 4
     assert math.isclose(planner.K, 2.0) and planner.TUR_MIN == 4.0
+
+
+def test_tiny_risks_without_quadpack_warnings_and_as_the_bivariate_normal_gives_them():
+    """u about 1/65 of the process spread (a demo characteristic): QUADPACK warns, the value holds."""
+    import warnings
+
+    import numpy as np
+    from scipy import stats
+
+    m, s, u, lo, hi = 15.715759649122814, 0.0008981846074013803, 1.38605e-05, 15.7096, 15.721
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rc = planner.consumer_risk(m, s, u, lo, hi)
+    sm = np.hypot(s, u)
+    mvn = stats.multivariate_normal([m, m], [[s * s, s * s], [s * s, sm * sm]])
+
+    def rect(e0, e1, m0, m1):
+        return mvn.cdf([e1, m1]) - mvn.cdf([e0, m1]) - mvn.cdf([e1, m0]) + mvn.cdf([e0, m0])
+
+    far = 50 * sm
+    want = rect(m - far, lo, lo, hi) + rect(hi, m + far, lo, hi)
+    assert rc == pytest.approx(want, abs=1e-15) and 0 < rc < 1e-9
