@@ -31,7 +31,11 @@ from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
 @pytest.fixture
 def broker(tmp_path):
-    b = Broker(tmp_path / "broker").start()
+    b = Broker(tmp_path / "broker")
+    # mosquitto started as root drops to its own user, which cannot write into pytest's tmp_path:
+    # it then saves nothing ("Permission denied") and a restart forgets the sessions
+    b.conf.write_text(b.conf.read_text() + "user root\n")
+    b.start()
     yield b
     b.stop(signal.SIGKILL)
 
@@ -195,6 +199,7 @@ def test_broker_restarted_mid_stream_loses_nothing(region, broker, kind):
         pub.publish("jingce/C/P1/g/measurements", message(i, 10.0), qos=1)
         if i == n // 2:
             broker.restart()  # persistence on; sessions and queued messages survive
+            assert (broker.folder / "mosquitto.db").exists()  # it could save them
         time.sleep(0.003)
     d1 = lambda: st.find_characteristic(region.admin, "C", "ASSY", "D1").id  # noqa: E731
     assert wait_for(lambda: st.lake_stats()["rows"] >= n, timeout=60)
