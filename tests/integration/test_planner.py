@@ -282,3 +282,16 @@ def test_the_process_distribution_from_the_summaries_equals_the_lakes(region):
     assert after["W"].process_sd == pytest.approx(np.sqrt(z.var(ddof=1) - 0.001 ** 2), rel=1e-9)
     assert after["W"].process_sd == pytest.approx(before["W"].process_sd, rel=1e-9)
     assert after["W"].risk == pytest.approx(before["W"].risk, rel=1e-6)
+
+
+def test_the_cheapest_priced_lab_line_wins(region):
+    st, a = region.store, region.admin
+    _calibrate(region, region.gauge_x, 0.03)  # TUR 3.33
+    for code, price, cmc in (("DEAR", 500.0, 0.0001), ("CHEAP", 80.0, 0.004), ("CHEAPER", 20.0, 0.02)):
+        st.add_lab(a, Lab(tenant_id=region.tenants["L"].id, code=code, name=f"{code} lab", qualification="qualified",
+                          scope=(ScopeEntry(quantity="length", range_min=0, range_max=100, cmc_absolute=cmc,
+                                            price=price),)))
+    row = planner.plan_precision(st, region.x, region.ent["X"].id, now=NOW).rows[0]
+    # CHEAPER: U = 0.02, TUR = 0.2 / (2 * 0.02) = 5 >= 4, and the lowest price; priced lines before LAB's unpriced
+    assert (row.option.kind, row.option.ref, row.option.cost) == ("lab", "CHEAPER", 20.0)
+    assert row.option.tur == pytest.approx(5.0) and "20" in row.option.text_en
