@@ -85,10 +85,9 @@ def _walk(store: Store, admin: Actor, product_id: int, follow, max_depth: int = 
     """Component products down the BOM and, for each, its parts' serials mapped to the root
     product's serials: ``{product_id: (depth, child serials, root serials)}``. The walk goes on
     below a component only where ``follow(product_id)`` (as a lineage stops at a component the
-    actor may not see)."""
-    ids, _prods, serials = store.parts_of(admin, [product_id])
-    root_of: dict[int, str] = dict(zip(ids, serials, strict=True))
+    actor may not see). One registry query per level (:meth:`Store.assembly_links`)."""
     out: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}
+    root_of: dict[tuple[int, str], str] | None = None  # level 0: the root's own serials
     frontier, seen, depth = [product_id], {product_id}, 0
     while frontier and depth < max_depth:
         depth += 1
@@ -96,19 +95,23 @@ def _walk(store: Store, admin: Actor, product_id: int, follow, max_depth: int = 
         if not children:
             break
         seen |= set(children)
-        c_ids, c_prods, c_serials = store.parts_of(admin, children)
-        part = {pid_: (prod, serial) for pid_, prod, serial in zip(c_ids, c_prods, c_serials, strict=True)}
-        next_root: dict[int, str] = {}
+        links = store.assembly_links(admin, children)
+        parents = set(frontier)
+        next_root: dict[tuple[int, str], str] = {}
         per: dict[int, tuple[list, list]] = {c: ([], []) for c in children}
-        # a component part may be linked to parents of other products too: keep the links into this tree
-        for child, parent, *_ in sorted(store.assembly_parents(admin, c_ids)):
-            root = root_of.get(parent)
-            if root is None or child not in part:
+        # a component part may also be linked to parents outside this tree: keep the links into it
+        for c_prod, c_serial, p_prod, p_serial in zip(
+                links.column("child_product_id").to_pylist(), links.column("child_serial").to_pylist(),
+                links.column("parent_product_id").to_pylist(), links.column("parent_serial").to_pylist(),
+                strict=True):
+            if p_prod not in parents:
                 continue
-            next_root[child] = root
-            prod, serial = part[child]
-            per[prod][0].append(serial)
-            per[prod][1].append(root)
+            root = p_serial if root_of is None else root_of.get((p_prod, p_serial))
+            if root is None or c_prod not in per:
+                continue
+            next_root[(c_prod, c_serial)] = root
+            per[c_prod][0].append(c_serial)
+            per[c_prod][1].append(root)
         for c, (cs, rs) in per.items():
             if cs:
                 out[c] = (depth, np.array(cs, dtype=object), np.array(rs, dtype=object))
