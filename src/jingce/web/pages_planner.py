@@ -30,6 +30,7 @@ i18n.register({
     "planner.grr": ("%GRR", "%GRR"),
     "planner.q_mp": ("Q_MP", "Q_MP"),
     "planner.risk": ("误接收风险", "False-accept risk"),
+    "planner.producer_risk": ("误拒收风险", "False-reject risk"),
     "planner.option": ("最经济的可行方案", "Cheapest adequate option"),
     "planner.cost": ("费用", "Cost"),
     "planner.process": ("过程分布", "Process distribution"),
