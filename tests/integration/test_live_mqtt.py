@@ -209,3 +209,24 @@ def test_broker_restarted_mid_stream_loses_nothing(region, broker, kind):
     col.stop()
     sink.stop()
     pub.disconnect()
+
+
+def test_receiver_acknowledges_only_the_delivery_the_broker_waits_for():
+    from jingce.collect.mqtt import _Acks
+
+    acks = _Acks()
+    acks.connected(session_present=False)
+    a1 = acks.received(5, 1)  # message A under packet id 5
+    acks.up = False  # the connection drops; the broker keeps the session and sends A again
+    assert not acks.due(a1, 5)  # no acknowledgement while disconnected: A stays unacknowledged
+    acks.connected(session_present=True)
+    a2 = acks.received(5, 1)  # A again, same packet id
+    assert acks.due(a1, 5)  # either delivery's commit acknowledges A, once
+    b = acks.received(5, 1)  # the broker reuses 5 for message B
+    assert not acks.due(a2, 5)  # A's second acknowledgement must not confirm B
+    assert acks.due(b, 5)
+    c = acks.received(7, 1)
+    acks.up = False
+    acks.connected(session_present=False)  # the broker lost the session: 7 means nothing now
+    assert not acks.due(c, 7)
+    assert not acks.due(acks.received(8, 0), 8)  # QoS 0 needs no acknowledgement

@@ -11,7 +11,7 @@ checking process; :class:`MqttReceiverCollector` runs it in a receiver process o
 default of ``jingce collect mqtt``). In one interpreter the network thread gives up the GIL at
 every socket call (several per message) and waits for it behind the checker and the committer, so
 messages queue in the socket while a commit runs; the receiver process only reads, parses, forwards
-``(session, packet id, message, receive time)`` in batches through a socket pair, and
+``(delivery number, packet id, message, receive time)`` in batches through a socket pair, and
 sends the acknowledgements and alarms the checking process hands back.
 """
 
@@ -148,11 +148,10 @@ class MqttReceiverCollector:
 
     The receiver (``python -m jingce.collect.mqtt``, started by :meth:`start`) owns the session:
     QoS 1, ``clean_start=False``, manual acknowledgement. It reads every message the broker has
-    sent, parses them, forwards them in one batch per read, and acknowledges a packet id only when this
-    process sends it back (after the commit), and only if that packet id is still unacknowledged
-    in the same broker session: a packet id from a session the broker has since lost, or
-    acknowledged already, is never sent, so a late acknowledgement cannot confirm another
-    message. The receiver exits at once, acknowledging nothing more, when this process dies
+    sent, parses them, forwards them in one batch per read (5 ms at most), and acknowledges a
+    packet id only when this process sends it back (after the commit), and only if that delivery
+    is of the message the broker still waits for under that packet id (:class:`_Acks`), so a late
+    acknowledgement cannot confirm another message. The receiver exits at once, acknowledging nothing more, when this process dies
     (``PR_SET_PDEATHSIG`` and the closed socket pair).
     """
 
@@ -205,9 +204,9 @@ class MqttReceiverCollector:
                 self.connected.clear()
                 return
             if kind == "messages":
-                for session, mid, qos, topic, parsed, at in body:
-                    def ack(session=session, mid=mid, qos=qos) -> None:
-                        self._acks.append((session, mid, qos))
+                for delivery, mid, qos, topic, parsed, at in body:
+                    def ack(delivery=delivery, mid=mid, qos=qos) -> None:
+                        self._acks.append((delivery, mid, qos))
                         self._ack_ready.set()
                     if isinstance(parsed, Message):
                         self.received += 1
@@ -266,6 +265,37 @@ class MqttReceiverCollector:
             self.stop()
 
 
+class _Acks:
+    """Which acknowledgements the receiver may send. Every message forwarded gets a delivery number;
+    a packet id is acknowledged once, for a delivery of the message the broker waits for under that
+    id (a redelivery of it after a reconnection included), only while connected and only in the
+    broker session it arrived in: a late acknowledgement of an earlier message under a reused
+    packet id, or of a session the broker has since lost, is never sent."""
+
+    def __init__(self) -> None:
+        self.up = False
+        self._deliveries = 0
+        self._waiting: dict[int, set[int]] = {}  # packet id -> deliveries of the message under it
+
+    def connected(self, session_present: bool) -> None:
+        if not session_present:  # a new session: old packet ids mean nothing now
+            self._waiting.clear()
+        self.up = True
+
+    def received(self, mid: int, qos: int) -> int:
+        """Note a message; returns its delivery number, sent back with its acknowledgement."""
+        self._deliveries += 1
+        if qos:
+            self._waiting.setdefault(mid, set()).add(self._deliveries)
+        return self._deliveries
+
+    def due(self, delivery: int, mid: int) -> bool:
+        if self.up and delivery in self._waiting.get(mid, ()):
+            del self._waiting[mid]
+            return True
+        return False
+
+
 def _die_with_parent(parent: int) -> None:
     try:
         import ctypes
@@ -294,8 +324,7 @@ def _receive(config: dict) -> None:
                          manual_ack=True)
     client.max_inflight_messages_set(65535)  # alarms never wait for the broker's PUBACKs
     client.on_socket_register_write = lambda *a: None  # written below, once per round, not per packet
-    state = {"session": 0, "up": False}
-    unacked: set[int] = set()  # packet ids of this session the broker waits for
+    acks = _Acks()
     batch: list = []
 
     def tell(item) -> None:
@@ -307,29 +336,25 @@ def _receive(config: dict) -> None:
     def on_connect(c, userdata, flags, reason_code, properties):
         if reason_code.is_failure:
             return
-        if not flags.session_present:  # a new session: old packet ids mean nothing now
-            state["session"] += 1
-            unacked.clear()
+        acks.connected(flags.session_present)
         for topic in config["topics"]:
             c.subscribe(topic, qos=1)
-        state["up"] = True
         tell(("connected", True))
 
     def on_disconnect(*_):
-        if state["up"]:
-            state["up"] = False
+        if acks.up:
+            acks.up = False
             tell(("connected", False))
 
     def on_message(c, userdata, msg):
         at = time.time()
-        if msg.qos:
-            unacked.add(msg.mid)
+        delivery = acks.received(msg.mid, msg.qos)
         try:  # parsed here, on the receiver's core, not the checker's
             parsed = parse(msg.payload, msg.topic)
             parsed.received_at = dt.datetime.fromtimestamp(at, dt.UTC)
         except FormatError:
             parsed = msg.payload
-        batch.append((state["session"], msg.mid, msg.qos, msg.topic, parsed, at))
+        batch.append((delivery, msg.mid, msg.qos, msg.topic, parsed, at))
 
     client.on_connect, client.on_disconnect, client.on_message = on_connect, on_disconnect, on_message
     delay, retry_at, stopping = 0.2, 0.0, False
@@ -368,9 +393,8 @@ def _receive(config: dict) -> None:
                 except (EOFError, OSError):
                     os._exit(0)
                 if kind == "ack":
-                    for session, mid, qos in body:
-                        if session == state["session"] and mid in unacked and state["up"]:
-                            unacked.discard(mid)
+                    for delivery, mid, qos in body:
+                        if acks.due(delivery, mid):
                             client.ack(mid, qos)
                 elif kind == "publish":
                     client.publish(body[0], body[1], qos=body[2])
