@@ -370,3 +370,22 @@ def test_a_negative_assigned_value_is_scored(region):
     _, (res,) = sv.close_round(st, region.reg, rnd.id)
     assert res.score == pytest.approx(0.894427, abs=1e-6) and res.evaluation.value == "satisfactory"
     assert [f.value for f in res.flags] == ["outside_scope"]  # the scope covers 0 ... 500 mm
+
+
+def test_a_decision_is_all_or_nothing(region, monkeypatch):
+    """State, event, audit entry and notification are one transaction: a failure in the last step
+    leaves none of them."""
+    st = region.store
+    lab, _ = _pending(region)
+    before = (len(_audit_kinds(st)), len(st.lab_events(region.reg, lab.id)))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("notification store down")
+
+    monkeypatch.setattr(st, "notify", broken)
+    with pytest.raises(RuntimeError):
+        st.decide_lab(region.reg, lab.id, LabDecision(action="qualify"))
+    monkeypatch.undo()
+    assert st.get_lab(region.reg, lab.id).qualification.value == "applied"
+    assert (len(_audit_kinds(st)), len(st.lab_events(region.reg, lab.id))) == before
+    assert st.verify_audit().ok
