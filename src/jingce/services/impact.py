@@ -250,14 +250,15 @@ def _col(t: pa.Table, name: str, dtype) -> np.ndarray:
     return np.asarray(c.fill_null(-1).to_numpy(zero_copy_only=False), dtype=dtype)
 
 
-def _measurements(store: Store, sys: Actor, cal, windows, instruments: dict) -> pa.Table:
+def _measurements(store: Store, sys: Actor, cal, windows, instruments: dict,
+                  enterprise_ids: list[int] | None = None) -> pa.Table:
     w_inst, w_start, w_end, w_depth = _merged(windows)
     if w_inst.size == 0:
         return MEASUREMENT_SCHEMA.empty_table()
     flt = (pc.field("instrument_id").isin(np.unique(w_inst).tolist())
            & (pc.field("measured_at") >= pa.scalar(int(w_start.min()), pa.int64()).cast(TS))
            & (pc.field("measured_at") < pa.scalar(int(w_end.max()), pa.int64()).cast(TS)))
-    rows = store.scan_rows(sys, SCAN_COLUMNS, row_filter=flt, valid_only=True)
+    rows = store.scan_rows(sys, SCAN_COLUMNS, row_filter=flt, valid_only=True, enterprise_ids=enterprise_ids)
     k = _assign(_col(rows, "instrument_id", np.int64), _col(rows, "measured_at", np.int64), w_inst, w_start, w_end)
     keep = k >= 0
     if not keep.all():
@@ -349,9 +350,12 @@ def _instrument_table(windows, instruments: dict, certificates: dict) -> pa.Tabl
     }, schema=INSTRUMENT_SCHEMA)
 
 
-def _per_enterprise(measurements: pa.Table, parts: pa.Table, assemblies: pa.Table, ents: dict) -> list[dict]:
+def _per_enterprise(measurements: pa.Table, parts: pa.Table, assemblies: pa.Table, ents: dict,
+                    out: dict[int, dict] | None = None) -> dict[int, dict]:
+    """Add the figures of ``measurements`` (one or more enterprises' values, each enterprise's all
+    at once), their ``parts`` and the ``assemblies`` (all of them, once) to ``out``."""
     m = measurements
-    out: dict[int, dict] = {}
+    out = {} if out is None else out
 
     def entry(eid: int) -> dict:
         if eid not in out:
@@ -386,11 +390,11 @@ def _per_enterprise(measurements: pa.Table, parts: pa.Table, assemblies: pa.Tabl
         distinct = assemblies.group_by(["part_id", "enterprise_id"]).aggregate([])
         for eid, cnt in zip(*np.unique(_col(distinct, "enterprise_id", np.int64), return_counts=True), strict=True):
             entry(int(eid))["assemblies"] += int(cnt)
-    return [out[k] for k in sorted(out)]
+    return out
 
 
 def impact_report(store: Store, actor: Actor, engine: Engine | None, calibration_id: int, *, write: bool = True,
-                  at: dt.datetime | None = None) -> ImpactReport:
+                  at: dt.datetime | None = None, keep_rows: int = 5_000_000) -> ImpactReport:
     """The out-of-tolerance impact of calibration ``calibration_id`` (see the module docstring).
 
     Who may run it: the lab that issued the calibration, the regulator, the admin. With
@@ -401,7 +405,11 @@ def impact_report(store: Store, actor: Actor, engine: Engine | None, calibration
     ``engine`` is accepted for the interface of the batch analyses: the scan here reads only the
     rows of the suspect instruments inside their windows (one filtered read of the lake through
     the store, on the local machine), because the risk needs each value, not the engine's
-    per-window counts (:meth:`jingce.engine.Engine.impact_scan`).
+    per-window counts (:meth:`jingce.engine.Engine.impact_scan`). The lake is read enterprise by
+    enterprise (one pass in all) and each enterprise's affected values are streamed to the
+    report's Parquet file, so memory stays bounded by the largest enterprise; the returned
+    :attr:`ImpactReport.measurements` holds them only up to ``keep_rows`` values (else it is
+    empty and the stored details are read with :meth:`Store.impact_details`).
 
     References
     ----------
@@ -427,18 +435,50 @@ def impact_report(store: Store, actor: Actor, engine: Engine | None, calibration
             u = r[6] / r[7] * _factor(r[8], inst.unit)
         info[iid] = (inst.unit, np.nan if u is None or not np.isfinite(u) else float(u), inst.code, inst.kind.value, inst.tenant_id,
                      inst.enterprise_id)
-    measurements = _measurements(store, sys, cal, windows, info)
-    parts, assemblies = _assemblies(store, sys, measurements)
-    instruments = _instrument_table(windows, info, {k: r[9] for k, r in recs.items()})
     ents = {e.id: e for e in store.list_enterprises(sys)}
-    per_ent = _per_enterprise(measurements, parts, assemblies, ents)
-    for x in info.values():  # an enterprise whose instrument is suspect is concerned even without values
-        if x[5] is not None and all(e["enterprise_id"] != x[5] for e in per_ent):
-            e = ents.get(x[5])
-            per_ent.append({"enterprise_id": x[5], "code": e.code if e else str(x[5]), "name": e.name if e else "",
-                            "tenant_id": e.tenant_id if e else None, "measurements": 0, "characteristics": 0,
-                            "parts": 0, "assemblies": 0, "accepted": 0, "doubtful": 0, "newly_doubtful": 0,
-                            "out_of_spec": 0, "max_pfa": None})
+    staging = store.impact_staging() if write else None
+    try:
+        # the lake, enterprise by enterprise (each value belongs to one): memory bounded by the largest
+        stats: dict[int, dict] = {}
+        kept: list[pa.Table] = []
+        asm_parts: list[pa.Table] = []
+        n_rows = n_parts = n_accepted = n_doubtful = 0
+        for ent in sorted(store.lake_inputs(sys).enterprises):
+            m = _measurements(store, sys, cal, windows, info, enterprise_ids=[int(ent)])
+            if m.num_rows == 0:
+                continue
+            parts, asm = _assemblies(store, sys, m)
+            _per_enterprise(m, parts, ASSEMBLY_SCHEMA.empty_table(), ents, stats)
+            n_rows, n_parts = n_rows + m.num_rows, n_parts + parts.num_rows
+            n_accepted += int(pc.sum(m.column("accepted")).as_py() or 0)
+            n_doubtful += int(pc.sum(m.column("doubtful")).as_py() or 0)
+            if asm.num_rows:
+                asm_parts.append(asm)
+            if staging is not None:
+                staging.write("measurements", m)
+            if n_rows <= keep_rows:
+                kept.append(m)
+        assemblies = pa.concat_tables(asm_parts) if asm_parts else ASSEMBLY_SCHEMA.empty_table()
+        if len(asm_parts) > 1:
+            assemblies = assemblies.group_by(ASSEMBLY_SCHEMA.names).aggregate([]).select(
+                ASSEMBLY_SCHEMA.names).cast(ASSEMBLY_SCHEMA)
+        _per_enterprise(MEASUREMENT_SCHEMA.empty_table(), pa.table({"product_id": pa.array([], pa.int32())}),
+                        assemblies, ents, stats)
+        measurements = (pa.concat_tables(kept) if kept and n_rows <= keep_rows
+                        else MEASUREMENT_SCHEMA.empty_table())
+        instruments = _instrument_table(windows, info, {k: r[9] for k, r in recs.items()})
+        per_ent = [stats[k] for k in sorted(stats)]
+        for x in info.values():  # an enterprise whose instrument is suspect is concerned even without values
+            if x[5] is not None and x[5] not in stats:
+                e = ents.get(x[5])
+                per_ent.append({"enterprise_id": x[5], "code": e.code if e else str(x[5]),
+                                "name": e.name if e else "", "tenant_id": e.tenant_id if e else None,
+                                "measurements": 0, "characteristics": 0, "parts": 0, "assemblies": 0, "accepted": 0,
+                                "doubtful": 0, "newly_doubtful": 0, "out_of_spec": 0, "max_pfa": None})
+    except BaseException:
+        if staging is not None:
+            staging.discard()
+        raise
     per_ent.sort(key=lambda e: e["enterprise_id"])
     root = insts[cal.instrument_id]
     issuer = store.get_lab(sys, cal.lab_id)
@@ -454,11 +494,10 @@ def impact_report(store: Store, actor: Actor, engine: Engine | None, calibration
         "model": "bias of unknown sign, rectangular on [-|e|, |e|] (u = |e|/sqrt(3), JCGM 100 4.3.7), combined "
                  "with the instrument's standard uncertainty (JCGM 100 5.1.2); PFA = 1 - p_c (JCGM 106 7.3) of "
                  "each value accepted under simple acceptance (ILAC-G8 4.2.1)",
-        "totals": {"instruments": len(info), "measurements": measurements.num_rows, "parts": parts.num_rows,
+        "totals": {"instruments": len(info), "measurements": n_rows, "parts": n_parts,
                    "assemblies": int(pc.count_distinct(assemblies.column("part_id")).as_py() or 0),
                    "enterprises": len(per_ent),
-                   "accepted": int(pc.sum(measurements.column("accepted")).as_py() or 0),
-                   "doubtful": int(pc.sum(measurements.column("doubtful")).as_py() or 0),
+                   "accepted": n_accepted, "doubtful": n_doubtful,
                    "newly_doubtful": sum(e["newly_doubtful"] for e in per_ent)},
         "enterprises": per_ent,
         "instruments": [{"instrument_id": r["instrument_id"], "code": r["code"], "kind": r["kind"],
@@ -468,9 +507,11 @@ def impact_report(store: Store, actor: Actor, engine: Engine | None, calibration
         "tenants": tenants,
     }
     report_id = None
-    if write:
+    if staging is not None:
+        if n_rows == 0:
+            staging.write("measurements", MEASUREMENT_SCHEMA.empty_table())
         report_id = store.save_impact_report(actor, cal.id, summary, {
-            "measurements": measurements, "instruments": instruments, "assemblies": assemblies})
+            "instruments": instruments, "assemblies": assemblies}, staging=staging)
         summary = summary | {"report_id": report_id}
         store.notify(tenants, "impact", f"calibration:{cal.id}",
                      f"超差影响：{root.code} 证书 {cal.certificate_no} / Out-of-tolerance impact: {root.code} "

@@ -406,26 +406,42 @@ class MetrologyMixin(StoreBase):
     def impact_root(self):
         return self.data_dir / "impact"
 
-    def save_impact_report(self, actor: Actor, calibration_id: int, summary: dict, tables: dict) -> int:
-        """Store an impact report: ``summary`` (JSON) in the registry, ``tables`` (name -> Arrow
-        table) as Parquet files under ``<data>/impact/report-<id>/``; returns the report id.
-        The assessor's right is checked again here."""
+    def impact_staging(self) -> ImpactStaging:
+        """A folder under ``<data>/impact/`` to stream a report's tables into before it is saved."""
+        import uuid
+
+        folder = self.data_dir / "impact" / f".staging-{uuid.uuid4().hex}"
+        folder.mkdir(parents=True, exist_ok=True)
+        return ImpactStaging(folder)
+
+    def save_impact_report(self, actor: Actor, calibration_id: int, summary: dict, tables: dict | None = None, *,
+                           staging: ImpactStaging | None = None) -> int:
+        """Store an impact report: ``summary`` (JSON) in the registry, its tables (``tables``:
+        name -> Arrow table, and/or those streamed into ``staging``) as Parquet files under
+        ``<data>/impact/report-<id>/``; returns the report id. The assessor's right is checked
+        again here."""
+        import shutil
+
         import pyarrow.parquet as pq
 
         self.may_assess_impact(actor, calibration_id)
         now = dt.datetime.now(dt.UTC)
-        with self._write() as conn:
-            rid = int(conn.execute(insert(t.impact_report).values(
-                calibration_id=calibration_id, created_at=now, actor=actor.username, summary=summary,
-                details_path=None)).inserted_primary_key[0])
-            rel = f"impact/report-{rid}"
-            folder = self.data_dir / rel
-            folder.mkdir(parents=True, exist_ok=True)
-            for name, table in tables.items():
-                tmp = folder / f".{name}.parquet.tmp"
-                pq.write_table(table, tmp)
-                tmp.replace(folder / f"{name}.parquet")
-            conn.execute(update(t.impact_report).where(t.impact_report.c.id == rid).values(details_path=rel))
+        if staging is None:
+            staging = self.impact_staging()
+        staging.close()
+        for name, table in (tables or {}).items():
+            pq.write_table(table, staging.folder / f"{name}.parquet")
+        try:
+            with self._write() as conn:
+                rid = int(conn.execute(insert(t.impact_report).values(
+                    calibration_id=calibration_id, created_at=now, actor=actor.username, summary=summary,
+                    details_path=None)).inserted_primary_key[0])
+                rel = f"impact/report-{rid}"
+                staging.folder.replace(self.data_dir / rel)
+                conn.execute(update(t.impact_report).where(t.impact_report.c.id == rid).values(details_path=rel))
+        except BaseException:
+            shutil.rmtree(staging.folder, ignore_errors=True)
+            raise
         return rid
 
     def _impact_reader(self, actor: Actor) -> tuple[bool, set[int]]:
@@ -481,6 +497,33 @@ class MetrologyMixin(StoreBase):
                 return table  # the issuing lab recalls what was calibrated with its standard
             return table.filter(pc.equal(table.column("tenant_id"), actor.tenant_id))
         return table.filter(pc.is_in(table.column("enterprise_id"), pa_int_set(own)))
+
+
+class ImpactStaging:
+    """Tables of an impact report streamed to Parquet (one file per name, appended batch by batch)
+    before the report is saved (:meth:`MetrologyMixin.save_impact_report` moves the folder)."""
+
+    def __init__(self, folder) -> None:
+        self.folder = folder
+        self._writers: dict = {}
+
+    def write(self, name: str, table) -> None:
+        import pyarrow.parquet as pq
+
+        if name not in self._writers:
+            self._writers[name] = pq.ParquetWriter(self.folder / f"{name}.parquet", table.schema)
+        self._writers[name].write_table(table)
+
+    def close(self) -> None:
+        for w in self._writers.values():
+            w.close()
+        self._writers.clear()
+
+    def discard(self) -> None:
+        import shutil
+
+        self.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def pa_int_set(ids: set[int]):
