@@ -1,13 +1,16 @@
 """The measurement service market in the demo region (issue 9 item 8: open service requests).
 
-In the first enterprise (by code) with a two-sided length characteristic in mm:
+In the first enterprise (by code) with a two-sided length characteristic in mm and parts:
 
 * a measurement need on three of its parts, ordered from the best-ranked lab, accepted and
   delivered: the values land on the real demo parts, naming the lab's gauge-block standard;
 * an open measurement need under guarded acceptance (the ranking states the false-accept risk);
 * an open calibration need for one of its CMMs (U <= 0.8 µm over 0-500 mm);
 * an open need that no lab can serve (U <= 5 nm: even the national institute's CMC is larger;
-  the suspended and the applied labs, and labs without a length scope, say so).
+  the suspended and the applied labs, and labs without a length scope, say so);
+* a need ordered from the same lab and waiting for it to accept.
+
+The enterprise and the lab of the demo's sign-in accounts (AE-OEM01, LAB01) are preferred.
 
 In the next enterprise with a working instrument of another quantity, an open calibration need
 that the labs with that quantity can serve. Deterministic; a second call changes nothing.
@@ -25,6 +28,8 @@ from jingce.store import Actor, Store
 
 SEED = 20261207
 MEASURED_AT = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC)
+PREFERRED_ENTERPRISE = "AE-OEM01"  # the demo's enterprise sign-in (services.demo.accounts)
+PREFERRED_LAB = "LAB01"  # the demo's lab sign-in
 
 
 def _enterprise_actor(store: Store, code: str) -> Actor:
@@ -36,7 +41,7 @@ def _lab_actor(store: Store, lab_code: str) -> Actor:
 
 
 def _pick_length(store: Store, admin: Actor, builder):
-    for ent in sorted(builder.products):
+    for ent in sorted(builder.products, key=lambda e: (e != PREFERRED_ENTERPRISE, e)):
         for prod in builder.products[ent]:
             if len(prod.serials) < 3:
                 continue
@@ -69,7 +74,7 @@ def extend(store: Store, admin: Actor, builder) -> dict:
         "deadline": deadline, "location": "哈尔滨 Harbin",
         "title": f"{prod.part_number} {ch.key} 第三方复测 / third-party re-measurement"})
     ranking = market.rank_labs(store, who, delivered_req.id)
-    lab = ranking.ranked[0]
+    lab = next((r for r in ranking.ranked if r.code == PREFERRED_LAB), ranking.ranked[0])
     order = market.place_order(store, who, delivered_req.id, lab.lab_id)
     lab_who = _lab_actor(store, lab.code)
     market.accept_order(store, lab_who, order.id)
@@ -103,7 +108,14 @@ def extend(store: Store, admin: Actor, builder) -> dict:
         "kind": "measurement", "characteristic_id": ch.id, "serials": serials[:1], "required_uncertainty": 0.000005,
         "deadline": deadline, "title": f"{prod.part_number} {ch.key} 纳米级测量 / nanometre measurement"})
 
-    # 5. another enterprise, another quantity
+    # 5. ordered from the lab, waiting for it to accept
+    waiting = market.post_request(store, who, {
+        "kind": "measurement", "characteristic_id": ch.id, "serials": sorted(prod.serials)[8:10] or serials[:2],
+        "decision_rule": "simple", "deadline": deadline + dt.timedelta(days=3),
+        "title": f"{prod.part_number} {ch.key} 复检 / re-inspection"})
+    waiting_order = market.place_order(store, who, waiting.id, lab.lab_id)
+
+    # 6. another enterprise, another quantity
     other = None
     for (e, _kind), insts in sorted(builder.instruments.items()):
         if e == ent or not insts or insts[0].kind is not InstrumentKind.WORKING or insts[0].quantity == "length":
@@ -119,6 +131,7 @@ def extend(store: Store, admin: Actor, builder) -> dict:
             "title": f"{insts[0].code} 校准 / calibration"})
         break
     return {"created": True, "enterprise": ent, "delivered_request_id": delivered_req.id,
-            "delivered_order_id": delivered.id, "lab": lab.code, "serials": serials,
+            "delivered_order_id": delivered.id, "waiting_order_id": waiting_order.id, "lab": lab.code,
+            "serials": serials,
             "open_request_ids": [r.id for r in (guarded, cmm_req, impossible, other) if r is not None],
             "unservable_request_id": impossible.id}
