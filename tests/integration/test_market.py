@@ -381,6 +381,8 @@ def test_one_order_delivered_onto_real_demo_parts(demo):
     lab_std = b.standards[(info["lab"], "length")]
     assert {v["instrument_id"] for v in values} == {lab_std.id}
     assert st.notifications(owner)  # accepted and delivered
+    waiting = st.get_service_order(st.actor(info["lab"].lower()), info["waiting_order_id"])
+    assert waiting.status.value == "ordered"  # the demo lab's sign-in has an order to accept
 
 
 def test_extend_twice_changes_nothing(demo):
