@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,3 +36,14 @@ def test_z_prime_never_exceeds_z(x, sigma, u):
     z = pf.z_score(x, 0.0, sigma)
     zp = pf.z_prime_score(x, 0.0, sigma, u)
     assert abs(zp) <= abs(z) + 1e-12
+
+
+@given(st.floats(-1e6, 1e6), st.floats(-1e6, 1e6), st.floats(1e-6, 1e3), st.floats(1e-6, 1e3))
+def test_scores_take_negative_assigned_values_and_shift_invariance(x, x_pt, U, sigma):
+    """An assigned value may be negative (a deviation, a temperature in degC): the scores depend
+    only on x - x_pt (ISO 13528:2015 9.4-9.7)."""
+    from jingce.kernels.proficiency import en_score, z_score, zeta_score
+
+    assert en_score(x, U, x_pt, U) == pytest.approx(en_score(x - x_pt, U, 0.0, U), rel=1e-9, abs=1e-9)
+    assert zeta_score(x, U, x_pt, U) == pytest.approx(zeta_score(x - x_pt, U, 0.0, U), rel=1e-9, abs=1e-9)
+    assert z_score(x, x_pt, sigma) == pytest.approx(z_score(x - x_pt, 0.0, sigma), rel=1e-9, abs=1e-9)

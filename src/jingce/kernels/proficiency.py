@@ -250,13 +250,15 @@ def assigned_value(values: Any = None, *, method: str = "algorithm_a", reference
     return AssignedValue(x, ux, sp, meth, bool(ux <= 0.3 * sp))
 
 
-def _scores_arrays(x: Any, *others: tuple[Any, str, bool]) -> list[np.ndarray]:
+def _scores_arrays(x: Any, *others: tuple[Any, str, bool | None]) -> list[np.ndarray]:
+    """``others``: (value, name, positive) with positive True (> 0), False (>= 0) or None (any
+    sign: an assigned value may be negative, e.g. a deviation or a temperature in degC)."""
     arrs = [as_array(x, "x")]
     for value, name, positive in others:
         a = as_array(value, name)
         if positive and np.any(a <= 0):
             raise fail(name, "must be > 0")
-        if not positive and np.any(a < 0):
+        if positive is False and np.any(a < 0):
             raise fail(name, "must be >= 0")
         arrs.append(a)
     try:
@@ -272,20 +274,20 @@ def _out(a: np.ndarray) -> Any:
 
 def z_score(x: Any, x_pt: Any, sigma_pt: Any) -> Any:
     """``z = (x - x_pt) / sigma_pt`` (ISO 13528:2015 9.4)."""
-    xx, xp, sp = _scores_arrays(x, (x_pt, "x_pt", False), (sigma_pt, "sigma_pt", True))
+    xx, xp, sp = _scores_arrays(x, (x_pt, "x_pt", None), (sigma_pt, "sigma_pt", True))
     return _out((xx - as_array(x_pt, "x_pt")) / sp)
 
 
 def z_prime_score(x: Any, x_pt: Any, sigma_pt: Any, u_x_pt: Any) -> Any:
     """``z' = (x - x_pt) / sqrt(sigma_pt^2 + u(x_pt)^2)`` (ISO 13528:2015 9.5)."""
-    xx, _, sp, ux = _scores_arrays(x, (x_pt, "x_pt", False), (sigma_pt, "sigma_pt", True),
+    xx, _, sp, ux = _scores_arrays(x, (x_pt, "x_pt", None), (sigma_pt, "sigma_pt", True),
                                    (u_x_pt, "u_x_pt", False))
     return _out((xx - as_array(x_pt, "x_pt")) / np.sqrt(sp * sp + ux * ux))
 
 
 def zeta_score(x: Any, u_x: Any, x_pt: Any, u_x_pt: Any) -> Any:
     """``zeta = (x - x_pt) / sqrt(u(x)^2 + u(x_pt)^2)`` with standard uncertainties (ISO 13528 9.6)."""
-    xx, ux, _, up = _scores_arrays(x, (u_x, "u_x", False), (x_pt, "x_pt", False), (u_x_pt, "u_x_pt", False))
+    xx, ux, _, up = _scores_arrays(x, (u_x, "u_x", False), (x_pt, "x_pt", None), (u_x_pt, "u_x_pt", False))
     den = np.sqrt(ux * ux + up * up)
     if np.any(den == 0):
         raise fail("u_x", "and u_x_pt must not both be 0")
@@ -294,7 +296,7 @@ def zeta_score(x: Any, u_x: Any, x_pt: Any, u_x_pt: Any) -> Any:
 
 def en_score(x: Any, U_x: Any, x_pt: Any, U_x_pt: Any) -> Any:
     """``E_n = (x - x_pt) / sqrt(U(x)^2 + U(x_pt)^2)`` with expanded uncertainties (ISO 13528 9.7)."""
-    xx, ux, _, up = _scores_arrays(x, (U_x, "U_x", False), (x_pt, "x_pt", False), (U_x_pt, "U_x_pt", False))
+    xx, ux, _, up = _scores_arrays(x, (U_x, "U_x", False), (x_pt, "x_pt", None), (U_x_pt, "U_x_pt", False))
     den = np.sqrt(ux * ux + up * up)
     if np.any(den == 0):
         raise fail("U_x", "and U_x_pt must not both be 0")
