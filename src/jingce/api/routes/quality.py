@@ -62,7 +62,12 @@ def characteristic_root_cause(characteristic_id: Id, start: dt.date | None = Non
     return JSONView(root_cause(store, actor, characteristic_id, start=start, end=end))
 
 
-@router.get("/quality/worst", response_class=JSONView)
+class WorstPublic(BaseModel):
+    characteristics: list[dict] = Field(description="id, code, name, product, enterprise, n, out_of_spec, "
+                                                    "ppm_out_of_spec, cpk; most values out of specification first")
+
+
+@router.get("/quality/worst", response_model=WorstPublic, response_class=JSONView)
 def worst_characteristics(enterprise_id: int | None = Query(None, ge=1, le=2_147_483_647),
                           limit: int = Query(20, ge=1, le=200), actor: Actor = Depends(get_actor),
                           store: Store = Depends(get_store)):

@@ -193,7 +193,10 @@ class Indicators(BaseModel):
     cpk_classes: dict[str, int]
     out_of_control_rate: float | None
     ppm_out_of_spec: float | None
+    nonconforming_characteristics: int = Field(0, description="characteristics with values out of specification")
     calibration_compliance: float | None
+    traceability_coverage: float | None = Field(
+        None, description="share of working instruments whose calibration chain is unbroken to a national standard")
 
 
 class ChainIndicators(Indicators):
@@ -208,9 +211,25 @@ class EnterpriseIndicators(Indicators):
     chain: str
 
 
+class NonconformingRow(BaseModel):
+    id: int
+    code: str
+    name: str
+    product: str
+    enterprise: str | None
+    n: int
+    out_of_spec: int
+    ppm_out_of_spec: float | None
+    cpk: float | None
+
+
 class RegionDashboard(BaseModel):
     chains: list[ChainIndicators]
     enterprises: list[EnterpriseIndicators]
+    nonconforming: list[NonconformingRow] = Field(description="where a root-cause analysis starts "
+                                                              "(GET /characteristics/{id}/root-cause)")
+    proficiency: dict | None = Field(None, description="lab supervision: labs by state, proficiency results, "
+                                                       "flagged results, open findings")
 
 
 class RegionEnterprise(BaseModel):
