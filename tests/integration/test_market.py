@@ -398,8 +398,6 @@ def test_extend_twice_changes_nothing(demo):
 def test_a_published_price_scores_and_is_the_order_price(m):
     from jingce.model import ScopeEntry as SE
 
-    if "price" not in SE.model_fields:
-        pytest.skip("ScopeEntry.price not there yet")
     st, a = m.st, m.r.admin
     tenant = m.r.tenants["L"].id
     cheap = st.add_lab(a, Lab(tenant_id=tenant, code="CHEAP", name="cheap", qualification="qualified", scope=(
