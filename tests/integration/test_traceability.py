@@ -98,3 +98,19 @@ def test_bad_input_and_tenancy(chain):
         measurement_trace(r.store, r.x, characteristic_id=char.id, serial="A1")
     with pytest.raises(NotFoundError):  # another tenant's working instrument
         instrument_trace(r.store, r.x, r.gauge_c.id)
+
+
+def test_bulk_traceability_agrees_with_the_chain_walk(chain):
+    from jingce.services.calibration import enterprise_calibration, traceable_instruments
+
+    r = chain
+    cal(r.store, r.admin, r.gauge_x, r.lab, "X1", T0 - D(days=10), [r.lab_std])
+    for at in (T0 - D(days=100), T0, T0 + D(days=45), T0 + D(days=400)):
+        bulk = traceable_instruments(r.store, r.reg, at=at)
+        for iid, ok in bulk.items():
+            assert ok == r.store.calibration_chain(r.reg, iid, at).unbroken, (iid, at)
+    rows = {e.enterprise_id: e for e in enterprise_calibration(r.store, r.reg, at=T0)}
+    assert (rows[r.ent["C"].id].instruments, rows[r.ent["C"].id].traceable) == (1, 1)
+    assert rows[r.ent["X"].id].coverage == 1.0
+    late = {e.enterprise_id: e for e in enterprise_calibration(r.store, r.reg, at=T0 + D(days=45))}
+    assert late[r.ent["C"].id].compliance == 0.0 and late[r.ent["X"].id].compliance == 1.0

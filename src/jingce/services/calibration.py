@@ -194,3 +194,74 @@ def calibration_plan(store: Store, actor: Actor, *, at: dt.datetime | None = Non
     items = due_items(store, actor, at=at, horizon_days=horizon_days)
     return CalibrationPlan(at, horizon_days, tuple(items), tuple(recall_schedule(items, at, horizon_days)),
                            tuple(family_intervals(store, actor, target_reliability=target_reliability)))
+
+
+# -- indicators for the region view -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EnterpriseCalibration:
+    """Calibration compliance and traceability coverage of one enterprise's working instruments at
+    a time: ``compliant`` ones have a calibration in force that found them in tolerance;
+    ``traceable`` ones, in addition, an unbroken chain up to a national standard."""
+
+    enterprise_id: int
+    instruments: int
+    compliant: int
+    traceable: int
+
+    @property
+    def compliance(self) -> float:
+        return self.compliant / self.instruments if self.instruments else float("nan")
+
+    @property
+    def coverage(self) -> float:
+        return self.traceable / self.instruments if self.instruments else float("nan")
+
+
+def traceable_instruments(store: Store, actor: Actor, *, at: dt.datetime | None = None) -> dict[int, bool]:
+    """For every instrument the actor sees, whether its calibration chain at ``at`` (default now)
+    is unbroken (the same rule as :meth:`Store.calibration_chain`: every link valid, in tolerance,
+    with its standards recorded, ending at national standards), in a few queries for the whole
+    region instead of one walk per instrument."""
+    at = at or dt.datetime.now(dt.UTC)
+    if at.tzinfo is None:
+        raise InvalidInputError("must be timezone-aware", field="at")
+    insts = {i.id: i for i in store.list_instruments(actor)}
+    latest = store.latest_calibrations(actor, list(insts), at)
+    stds = store.standards_used(actor, [c.id for c in latest.values()])
+    memo: dict[int, bool] = {}
+
+    def ok(iid: int, path: frozenset[int]) -> bool:
+        if iid in memo:
+            return memo[iid]
+        inst = insts.get(iid)
+        if inst is not None and inst.kind.value == "national_standard":
+            return True
+        c = latest.get(iid)
+        good = (inst is not None and c is not None and c.result.value in ("pass", "adjusted")
+                and at <= c.valid_until and bool(stds.get(c.id)))
+        if good:
+            good = all(s not in path and ok(s, path | {s}) for s in stds[c.id])
+        memo[iid] = good
+        return good
+
+    return {iid: ok(iid, frozenset([iid])) for iid in insts}
+
+
+def enterprise_calibration(store: Store, actor: Actor, *, at: dt.datetime | None = None
+                           ) -> list[EnterpriseCalibration]:
+    """Calibration compliance and traceability coverage per enterprise (the region view's
+    indicators), over the working instruments the actor sees."""
+    at = at or dt.datetime.now(dt.UTC)
+    trace = traceable_instruments(store, actor, at=at)
+    items = {i.instrument_id: i for i in due_items(store, actor, at=at)}
+    per: dict[int, list[int]] = {}
+    for iid, item in items.items():
+        if item.kind != "working" or item.enterprise_id is None:
+            continue
+        x = per.setdefault(item.enterprise_id, [0, 0, 0])
+        x[0] += 1
+        x[1] += item.status in ("ok", "due")
+        x[2] += item.status in ("ok", "due") and trace.get(iid, False)
+    return [EnterpriseCalibration(e, *per[e]) for e in sorted(per)]

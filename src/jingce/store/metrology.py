@@ -362,6 +362,16 @@ class MetrologyMixin(StoreBase):
         out.sort(key=lambda r: (r[1], r[2], r[0]))
         return out
 
+    def standards_used(self, actor: Actor, calibration_ids: list[int]) -> dict[int, list[int]]:
+        """The standards each of ``calibration_ids`` was made against (one query per 5,000)."""
+        ids = sorted({int(i) for i in calibration_ids})
+        out: dict[int, list[int]] = {}
+        with self._read() as conn:
+            for i in range(0, len(ids), 5000):
+                for k, v in self._standards_of(conn, ids[i:i + 5000]).items():
+                    out.setdefault(k, []).extend(v)
+        return out
+
     def instruments_by_id(self, actor: Actor, instrument_ids: list[int]) -> dict[int, Instrument]:
         """The visible ones of ``instrument_ids`` (one query per 5,000)."""
         ids = sorted({int(i) for i in instrument_ids})
