@@ -268,8 +268,8 @@ def analyse_root_cause(store: Store, actor: Actor, characteristic_id: int, *,
         return {"characteristic": head | {"serials": n, "out_of_spec": None, "mean": None, "sd": None},
                 "period": period, "candidates": [], "model": None, "scatter": None, "components": 0,
                 "hidden_components": 0, "raw_values": False,
-                "notes": [f"{n} serial(s) measured in the period: at least {MIN_MATCHED} are needed "
-                          f"/ 期间内仅测量 {n} 个序列号，至少需要 {MIN_MATCHED} 个"]}
+                "notes": [f"期间内仅测量 {n} 个序列号，至少需要 {MIN_MATCHED} 个 / {n} serial(s) measured in the "
+                          f"period: at least {MIN_MATCHED} are needed"]}
     y_serials = y_tab.column("serial").to_pylist()
     y = np.asarray(y_tab.column("value_last").to_numpy(zero_copy_only=False), float)
     machines = np.asarray(y_tab.column("machine_last").fill_null("-").to_numpy(zero_copy_only=False), dtype=object)
@@ -318,7 +318,8 @@ def analyse_root_cause(store: Store, actor: Actor, characteristic_id: int, *,
                           "enterprise": ents[comp.enterprise_id].code, "depth": depth, "readable": readable})
             columns.append(x)
     if hidden:
-        notes.append(f"{hidden} component product(s) whose measurements are not shared with you were left out")
+        notes.append(f"{hidden} 个零部件的测量数据未与您共享，未纳入分析 / {hidden} component product(s) whose "
+                     "measurements are not shared with you were left out")
 
     # screening: each candidate alone on the serials it shares with the characteristic; those
     # significant after Bonferroni over all candidates (the 3 strongest if none is) enter the model
@@ -335,7 +336,8 @@ def analyse_root_cause(store: Store, actor: Actor, characteristic_id: int, *,
     usable.sort(key=lambda i: (cands[i]["p_alone"], -cands[i]["r2_alone"]))
     chosen = _forward(y, columns, usable)
     if usable and not chosen:
-        notes.append("no upstream characteristic is significant (Bonferroni, 5 %): the ranking is weak")
+        notes.append("没有显著的上游特性（Bonferroni 校正，5 %）：排序仅供参考 / no upstream characteristic is "
+                     "significant (Bonferroni, 5 %): the ranking is weak")
         chosen = usable[:3]
     model = None
     # the joint model on the serials where every chosen candidate is known; drop the least matched
@@ -378,8 +380,9 @@ def analyse_root_cause(store: Store, actor: Actor, characteristic_id: int, *,
                       "f": _f(a.f_statistic), "p_value": _f(a.p_value), "levels": machine_rows,
                       "coefficient": None, "se": None, "t": None, "readable": own_visible})
     else:
-        notes.append("all serials were made on one machine: machines cannot explain the variation"
-                     if levels else "no machine recorded with the measurements")
+        notes.append("所有序列号在同一台机床上加工：机床不能解释波动 / all serials were made on one machine: "
+                     "machines cannot explain the variation" if levels else
+                     "测量数据未记录机床 / no machine recorded with the measurements")
 
     # in the model: by share; the rest after them, by R² alone
     ranked = sorted(cands, key=lambda c: (not (c["in_model"] or c["kind"] == "machine"),

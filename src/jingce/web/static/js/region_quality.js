@@ -2,7 +2,7 @@
    upstream sources (LMG shares of R², eta² for machines) with the scatter of the top one. */
 (function () {
   "use strict";
-  const {T, api, num, fixed, pct, esc, fill, failed, palette} = window.JC;
+  const {T, api, num, fixed, pct, esc, fill, failed, palette, lang} = window.JC;
   const root = document.getElementById("quality-page");
   if (!root) return;
   const worstBody = document.querySelector("#worst-table tbody");
@@ -18,6 +18,8 @@
   }
 
   const label = (c) => c.kind === "machine" ? T("quality.machine") : (c.product ? c.product + " / " : "") + c.code;
+  /* the service's notes are "中文 / English": show the page language's half */
+  const note = (n) => { const i = String(n).indexOf(" / "); return i < 0 ? n : lang === "zh" ? n.slice(0, i) : n.slice(i + 3); };
   const pval = (p) => p === null || p === undefined ? "—" : p < 1e-4 ? Number(p).toExponential(1) : fixed(p, 4);
 
   function show(d) {
@@ -30,7 +32,7 @@
     const m = d.model;
     document.getElementById("rc-model").textContent = m ? T("quality.model") + ": R² " + fixed(m.r_squared, 3) +
       " (adj. " + fixed(m.adjusted_r_squared, 3) + "), n = " + m.n + ", p = " + pval(m.f_p_value) : "";
-    document.getElementById("rc-notes").innerHTML = (d.notes || []).map((n) => "<li>" + esc(n) + "</li>").join("");
+    document.getElementById("rc-notes").innerHTML = (d.notes || []).map((n) => "<li>" + esc(note(n)) + "</li>").join("");
     const ranked = (d.candidates || []).filter((c) => c.share !== null && c.share !== undefined).slice(0, 12);
     shareChart.setOption({
       animation: false, grid: {left: 190, right: 30, top: 10, bottom: 24},
