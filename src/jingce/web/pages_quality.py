@@ -52,6 +52,8 @@ i18n.register({
     "quality.flagged": ("被标记结果", "Flagged results"),
     "quality.findings": ("未关闭审核发现", "Open audit findings"),
     "quality.period": ("期间", "Period"),
+    "quality.rates": ("失控率、校准合规率与溯源覆盖率", "Out-of-control rate, calibration compliance and traceability "
+                                                      "coverage"),
 })
 
 
