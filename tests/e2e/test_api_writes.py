@@ -86,23 +86,33 @@ def test_roles(world):
 
 
 def test_lab_scope(world):
-    lab = client(world, "lab")
-    r = lab.post(f"/api/v1/labs/{world.lab.id}/scope", json={"quantity": "angle", "range_min": 0,
-                                                             "range_max": 360, "unit": "deg", "cmc_absolute": 0.001})
+    lab, reg = client(world, "lab"), client(world, "reg")
+    angle = {"quantity": "angle", "range_min": 0, "range_max": 360, "unit": "deg", "cmc_absolute": 0.001}
+    err = assert_error_shape(lab.post(f"/api/v1/labs/{world.lab.id}/scope", json=angle), 403, "permission_denied")
+    assert "regulator" in err["message"]  # a qualified lab cannot widen its own scope: the regulator reviews it
+    r = reg.post(f"/api/v1/labs/{world.lab.id}/scope", json=angle)
     assert r.status_code == 201 and [s["quantity"] for s in r.json()["scope"]] == ["length", "angle"]
-    assert len(lab.post(f"/api/v1/labs/{world.lab.id}/scope", json={
-        "quantity": "angle", "range_min": 0, "range_max": 360, "unit": "deg", "cmc_absolute": 0.001}
-    ).json()["scope"]) == 2  # the same line twice is kept once
-    assert_error_shape(lab.post(f"/api/v1/labs/{world.nmi.id}/scope", json={
-        "quantity": "mass", "range_min": 0, "range_max": 1, "unit": "kg", "cmc_absolute": 1e-6}), 403,
-        "permission_denied")  # another lab's scope
-    assert_error_shape(client(world, "c").post(f"/api/v1/labs/{world.lab.id}/scope", json={
-        "quantity": "mass", "range_min": 0, "range_max": 1, "unit": "kg", "cmc_absolute": 1e-6}), 403,
-        "permission_denied")
-    err = assert_error_shape(lab.post(f"/api/v1/labs/{world.lab.id}/scope", json={
-        "quantity": "mass", "range_min": 2, "range_max": 1, "unit": "kg", "cmc_absolute": 1e-6}), 422, "invalid_input")
+    assert len(reg.post(f"/api/v1/labs/{world.lab.id}/scope", json=angle).json()["scope"]) == 2  # kept once
+    mass = {"quantity": "mass", "range_min": 0, "range_max": 1, "unit": "kg", "cmc_absolute": 1e-6}
+    assert_error_shape(lab.post(f"/api/v1/labs/{world.nmi.id}/scope", json=mass), 403,
+                       "permission_denied")  # another lab's scope
+    assert_error_shape(client(world, "c").post(f"/api/v1/labs/{world.lab.id}/scope", json=mass), 403,
+                       "permission_denied")
+    err = assert_error_shape(reg.post(f"/api/v1/labs/{world.lab.id}/scope", json=mass | {"range_min": 2}), 422,
+                             "invalid_input")
     assert err["details"]["field"] == "range_min"
     assert len(client(world, "reg").get(f"/api/v1/labs/{world.lab.id}").json()["scope"]) == 2
+
+
+def test_an_applying_lab_writes_its_own_scope(world):
+    """While its application is under review (``applied``) a lab completes its scope itself."""
+    from jingce.model import Lab
+
+    lab_tenant = world.store.get_lab(world.admin, world.lab.id).tenant_id
+    applying = world.store.add_lab(world.admin, Lab(tenant_id=lab_tenant, code="APPLYING", name="applying lab"))
+    r = client(world, "lab").post(f"/api/v1/labs/{applying.id}/scope", json={
+        "quantity": "angle", "range_min": 0, "range_max": 360, "unit": "deg", "cmc_absolute": 0.001})
+    assert r.status_code == 201, r.text
 
 
 def _counts(w) -> tuple:

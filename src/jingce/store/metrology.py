@@ -74,8 +74,9 @@ class MetrologyMixin(StoreBase):
         return self._insert(t.lab, lab, "lab code", values=values)
 
     def add_scope_entry(self, actor: Actor, lab_id: int, entry: ScopeEntry) -> Lab:
-        """Append a line to a lab's published scope (the lab's own users, the regulator or the
-        admin); returns the lab. An identical line already there is not added twice."""
+        """Append a line to a lab's published scope (the regulator or the admin; the lab's own
+        users only while its application is under review, state ``applied``); returns the lab.
+        An identical line already there is not added twice."""
         with self._write() as conn:
             row = conn.execute(select(t.lab).where(t.lab.c.id == lab_id)).first()
             if row is None:
@@ -83,6 +84,11 @@ class MetrologyMixin(StoreBase):
             if not (actor.is_admin or actor.is_regulator or (actor.role is Role.LAB and row.tenant_id == actor.tenant_id)):
                 raise PermissionDeniedError("only the lab itself, the regulator or the admin may change its scope",
                                             field="lab_id")
+            if actor.role is Role.LAB and row.qualification != "applied":
+                # the scope is what the regulator qualified: once reviewed, a lab cannot widen it itself
+                raise PermissionDeniedError(
+                    f"the lab is {row.qualification}: its scope is extended by the regulator after review "
+                    "(apply for the extension) / 实验室已受审：扩项须经监管部门评审", field="lab_id")
             line = entry.model_dump(mode="json")
             scope = list(row.scope or [])
             if line not in scope:

@@ -180,7 +180,8 @@ def lab(lab_id: Id, actor: Actor = Depends(get_actor), store: Store = Depends(ge
 @router.post("/labs/{lab_id}/scope", response_model=Lab, status_code=201)
 def add_scope_entry(lab_id: Id, body: ScopeEntryIn, actor: Actor = Depends(get_actor),
                     store: Store = Depends(get_store)):
-    """Publish a line of a lab's accredited scope (the lab itself, the regulator or the admin)."""
+    """Publish a line of a lab's accredited scope (the regulator or the admin; the lab itself only while
+    its application is under review)."""
     require_role(actor, Role.LAB, Role.REGULATOR)
     return store.add_scope_entry(actor, lab_id, ScopeEntry(**body.model_dump()))
 
