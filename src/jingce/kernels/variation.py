@@ -254,9 +254,11 @@ def ols(y, x) -> OlsResult:
     qty = q[:, :rank].T @ yc
     if rank:
         r1 = r[:rank, :rank]
-        bz = linalg.solve_triangular(r1, qty)
+        # R⁻¹ of the small triangular factor (numpy: scipy's solve_triangular costs milliseconds
+        # per call for a 2 x 2 system, which the root-cause screening calls hundreds of times)
+        rinv = np.linalg.inv(r1)
+        bz = rinv @ qty
         b[piv[:rank]] = bz / scale[piv[:rank]]
-        rinv = linalg.solve_triangular(r1, np.eye(rank))
         cz = rinv @ rinv.T
         idx = piv[:rank]
         cov[np.ix_(idx, idx)] = cz / np.outer(scale[idx], scale[idx])

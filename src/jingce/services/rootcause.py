@@ -120,12 +120,31 @@ def _walk(store: Store, admin: Actor, product_id: int, follow, max_depth: int = 
     return out
 
 
-def _component_values(store: Store, reader: Actor, enterprise_id: int, product_id: int, child_serials, root_serials
-                      ) -> pa.Table:
+class _EnterpriseValues:
+    """The valid values of the component products, read once per (enterprise, reader) with a plain
+    pyarrow scan of the enterprise's partitions (no SQL), then split by product."""
+
+    COLUMNS = ("product_id", "characteristic_id", "serial", "value", "measured_at", "stage")
+
+    def __init__(self, store: Store, wanted: dict[int, set[int]]) -> None:
+        self.store, self.wanted = store, wanted  # enterprise -> component products in the tree
+        self.tables: dict[tuple[int, str], pa.Table] = {}
+
+    def of(self, reader: Actor, enterprise_id: int, product_id: int) -> pa.Table:
+        key = (enterprise_id, reader.username)
+        if key not in self.tables:
+            t = self.store.scan(reader, enterprise_id=enterprise_id, columns=self.COLUMNS, valid_only=True)
+            keep = pa.array(sorted(self.wanted.get(enterprise_id, {product_id})), t.schema.field("product_id").type)
+            self.tables[key] = t.filter(pc.is_in(t.column("product_id"), keep))
+        t = self.tables[key]
+        return t.filter(pc.equal(t.column("product_id"), pa.scalar(product_id, t.schema.field("product_id").type)))
+
+
+def _component_values(values: _EnterpriseValues, reader: Actor, enterprise_id: int, product_id: int, child_serials,
+                      root_serials) -> pa.Table:
     """``characteristic_id, serial (root), value``: each component characteristic per root serial
     (mean over the component parts built into it, each part's last value)."""
-    t = store.measurements(reader, enterprise_id=enterprise_id, product_id=product_id, valid_only=True,
-                           columns=("characteristic_id", "serial", "value", "measured_at", "stage"))
+    t = values.of(reader, enterprise_id, product_id)
     if t.num_rows == 0:
         return pa.table({"characteristic_id": pa.array([], pa.int32()), "serial": pa.array([], pa.string()),
                          "value": pa.array([], pa.float64())})
@@ -291,8 +310,13 @@ def analyse_root_cause(store: Store, actor: Actor, characteristic_id: int, *,
     columns: list[np.ndarray] = []
     hidden = 0
     ents = {}
+    comps = {pid: store.get_product(admin, pid) for pid in walk}
+    wanted: dict[int, set[int]] = {}
+    for comp in comps.values():
+        wanted.setdefault(comp.enterprise_id, set()).add(comp.id)
+    values = _EnterpriseValues(store, wanted)
     for comp_id, (depth, child_serials, root_serials) in sorted(walk.items(), key=lambda kv: (kv[1][0], kv[0])):
-        comp = store.get_product(admin, comp_id)
+        comp = comps[comp_id]
         readable = vis.sees_product_data(comp.enterprise_id, comp.id)
         if not readable and not actor.is_regulator:
             hidden += 1
@@ -300,7 +324,7 @@ def analyse_root_cause(store: Store, actor: Actor, characteristic_id: int, *,
         if comp.enterprise_id not in ents:
             ents[comp.enterprise_id] = store.get_enterprise(admin, comp.enterprise_id)
         chars = {c.id: c for c in store.list_characteristics(admin, product_id=comp_id)}
-        vals = _component_values(store, actor if readable else admin, comp.enterprise_id, comp_id, child_serials,
+        vals = _component_values(values, actor if readable else admin, comp.enterprise_id, comp_id, child_serials,
                                  root_serials)
         cid_col = np.asarray(vals.column("characteristic_id").to_numpy(), dtype=np.int64)
         ser_col = vals.column("serial").to_pylist()
