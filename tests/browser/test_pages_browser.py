@@ -15,6 +15,8 @@ import math
 import numpy as np
 import pytest
 
+from jingce.model import Role
+from jingce.web import session
 from tests.browser.conftest import LONG_POINTS
 from tests.browser.world import ALARMS, BORE_N, series
 
@@ -39,9 +41,10 @@ def api_json(page, url: str) -> dict:
     return page.evaluate("(u) => fetch(u, {credentials: 'same-origin'}).then(r => r.json())", url)
 
 
-NAV = {"c": ["dashboard", "parts", "instruments", "labs"], "s": ["dashboard", "parts", "instruments", "labs"],
-       "lab": ["instruments", "labs"], "reg": ["region", "instruments", "labs"],
-       "admin": ["dashboard", "region", "parts", "instruments", "labs"]}
+ROLES = {"c": Role.ENTERPRISE_ADMIN, "s": Role.ENTERPRISE_USER, "lab": Role.LAB, "reg": Role.REGULATOR,
+         "admin": Role.ADMIN}
+NAV = {user: [name for name, _, _ in session.NAV if role in session.PAGE_ROLES[name]] for user, role in ROLES.items()}
+"""Each user's navigation, in order: the pages of :data:`jingce.web.session.PAGE_ROLES` its role may open."""
 HOME = {"c": "/dashboard", "s": "/dashboard", "lab": "/instruments", "reg": "/region", "admin": "/region"}
 
 
