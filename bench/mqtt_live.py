@@ -3,6 +3,7 @@ broker and `jingce collect mqtt` (another process) into the lake, and the latenc
 alarms (publish of an out-of-specification value -> its alarm arriving on the alarm topic).
 
     python bench/mqtt_live.py [--seconds 20] [--rate 2500] [--values-per-message 10] [--warmup 2]
+    python bench/mqtt_live.py --seconds 15 --rate 1000 --values-per-message 20 --alarm-every 20 --ab 3
 
 A private Mosquitto broker is started (persistence on, unlimited queues). Results are printed;
 bench/RESULTS.md records them.
@@ -185,6 +186,28 @@ def subscriber(port: int, out, own_session: bool = True, nice: int = 0) -> None:
     out.send(got)
 
 
+def side_by_side(rounds: int, argv: list[str]) -> None:
+    """Alternate the two receivers (the machine's load varies from minute to minute)."""
+    import re
+
+    pattern = {"values/s": r"-> ([\d,]+) values/s", "p50": r"alarm latency .*?p50 ([\d.]+) ms",
+               "p99": r"alarm latency .*?p99 ([\d.]+) ms", "p99 way in": r"received by the collector: .*?p99 ([\d.]+)",
+               "p99 inside": r"received -> alarm raised: .*?p99 ([\d.]+)", "load": r"load average \(([\d.]+)"}
+    runs: dict[str, list[dict]] = {"process": [], "thread": []}
+    for r in range(rounds):
+        for receiver in runs:
+            out = subprocess.run([sys.executable, __file__, *argv, "--receiver", receiver], capture_output=True,
+                                 text=True).stdout
+            got = {k: float(m.group(1).replace(",", "")) for k, p in pattern.items() if (m := re.search(p, out))}
+            got["all landed"] = bool(re.search(r"values expected (\d+), committed \1 ", out))
+            runs[receiver].append(got)
+            print(f"round {r + 1} {receiver}: {got}", flush=True)
+    for receiver, xs in runs.items():
+        med = {k: statistics.median(x[k] for x in xs if k in x) for k in pattern if any(k in x for x in xs)}
+        print(f"{receiver} (median of {len(xs)}): " + ", ".join(f"{k} {v:,.1f}" for k, v in med.items())
+              + f", every value landed in {sum(x['all landed'] for x in xs)} of {len(xs)} runs")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=20)
@@ -203,7 +226,14 @@ def main() -> None:
     ap.add_argument("--nice", type=int, default=0,
                     help="run broker, collector, publisher and subscriber at this niceness, and their sessions' "
                          "autogroups too (negative: priority over the machine's other work)")
+    ap.add_argument("--ab", type=int, default=0, metavar="N",
+                    help="N rounds alternating --receiver process and thread (each run as above, in turn), "
+                         "then the medians side by side")
     args = ap.parse_args()
+    if args.ab:
+        return side_by_side(args.ab, [f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items()
+                                      if k not in ("ab", "receiver", "shared_session")]
+                            + (["--shared-session"] if args.shared_session else []))
     work = Path(tempfile.mkdtemp(prefix="jingce-mqtt-bench-"))
     _Broker.own_session = not args.shared_session
     broker = _Broker(work / "broker").start()

@@ -36,6 +36,8 @@ from jingce.collect.messages import Message, parse
 from jingce.errors import FormatError, require_extra
 
 DEFAULT_TOPIC = "jingce/+/+/+/measurements"
+# seconds: the receiver forwards what it read at most this often (0: at once)
+FORWARD_EVERY = float(os.environ.get("JINGCE_MQTT_FORWARD_EVERY", "0.004"))
 
 
 def _broker(url: str) -> tuple[str, int]:
@@ -357,7 +359,7 @@ def _receive(config: dict) -> None:
         batch.append((delivery, msg.mid, msg.qos, msg.topic, parsed, at))
 
     client.on_connect, client.on_disconnect, client.on_message = on_connect, on_disconnect, on_message
-    delay, retry_at, stopping = 0.2, 0.0, False
+    delay, retry_at, stopping, flush_at = 0.2, 0.0, False, 0.0
     while True:
         sock = client.socket()
         if sock is None:
@@ -373,7 +375,8 @@ def _receive(config: dict) -> None:
             ready, _, _ = select.select([conn], [], [], max(0.0, retry_at - time.monotonic()))
             writable = []
         else:
-            ready, writable, _ = select.select([sock, conn], [sock] if client.want_write() else [], [], 1.0)
+            wait = max(0.0, flush_at - time.monotonic()) if batch else 1.0
+            ready, writable, _ = select.select([sock, conn], [sock] if client.want_write() else [], [], wait)
         if sock is not None and sock in ready:
             # what is waiting, one packet per loop_read, but for 5 ms at most: then forward them and
             # send the acknowledgements and alarms due (the socket is still readable next round)
@@ -381,11 +384,14 @@ def _receive(config: dict) -> None:
             while client.loop_read() == mqtt.MQTT_ERR_SUCCESS and client.socket() is not None:
                 if time.monotonic() > until or not select.select([sock], [], [], 0)[0]:
                     break
-            if batch:
-                tell(("messages", batch))
-                batch = []
             if conn not in ready and conn.poll():
                 ready = [conn]
+        if batch and (time.monotonic() >= flush_at or len(batch) >= 500 or client.socket() is None):
+            # forwarded every few ms, not message by message: each batch wakes the checking
+            # process's reading thread, which then waits for its interpreter
+            tell(("messages", batch))
+            batch = []
+            flush_at = time.monotonic() + FORWARD_EVERY
         if conn in ready:
             while True:
                 try:
