@@ -283,7 +283,8 @@ def main() -> None:
     r = sub.add_parser("bench")
     r.add_argument("--values", type=float, default=100e6)
     r.add_argument("--rounds", type=int, default=5)
-    r.add_argument("--only", choices=("impact", "view"), default=None)
+    r.add_argument("--only", default=None, help="comma-separated cases: impact (impact_report), scan "
+                   "(impact_scan: working instruments' own windows), view (region_view); default all")
     r.add_argument("--profile", action="store_true", help="cProfile the jingce side once per case afterwards")
     a = p.parse_args()
     if a.cmd == "build":
@@ -291,7 +292,7 @@ def main() -> None:
     else:
         from trace_region_bench import run
 
-        run(build(a.values), a.rounds, a.only, a.profile)
+        run(build(a.values), a.rounds, set(a.only.split(",")) if a.only else None, a.profile)
 
 
 if __name__ == "__main__":
