@@ -21,9 +21,15 @@ from jingce.store import Actor, Store
 router = APIRouter(tags=["metrology"])
 
 
+EARLIEST, LATEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC), dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
+"""Times asked about must lie in this span (horizons and windows are added to them)."""
+
+
 def _aware(at: dt.datetime | None, field: str = "at") -> dt.datetime | None:
     if at is not None and at.tzinfo is None:
         raise FormatError("must carry a UTC offset", field=field)
+    if at is not None and not EARLIEST <= at < LATEST:
+        raise FormatError(f"must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}", field=field)
     return at
 
 
