@@ -288,7 +288,8 @@ class SummariesMixin(StoreBase):
                        start_year: int | None = None, end_year: int | None = None,
                        columns: list[str] | None = None, row_filter=None) -> pa.Table | None:
         """The active summaries of ``kind`` the actor may read, filtered by the pyarrow expression
-        ``row_filter``; None when no analysis has written any yet."""
+        ``row_filter``; None when no analysis has written any yet. Of ``columns``, those the
+        files do not have are left out."""
         files = self.summary_files(actor, kind, enterprise_ids=enterprise_ids, start_year=start_year,
                                    end_year=end_year)
         if not files:
@@ -305,6 +306,8 @@ class SummariesMixin(StoreBase):
         if row_filter is not None:
             flt = row_filter if flt is None else flt & row_filter
         dataset = ds.dataset([(self.summary_root / f).as_posix() for f in files], format="parquet")
+        if columns is not None:  # files of an older jingce may lack some: the caller sees which
+            columns = [c for c in columns if c in dataset.schema.names]
         return dataset.to_table(columns=columns, filter=flt)
 
     def vacuum_summaries(self, actor: Actor, *, older_than: dt.timedelta = dt.timedelta(hours=1)) -> int:
