@@ -32,3 +32,13 @@ def test_sorted_equals_a_sort(rows, presort):
     assert got.drop_columns(["row"]).equals(t.sort_by(keys).drop_columns(["row"]))
     if presort:
         assert got.column("row").to_pylist() == list(range(len(rows)))  # already ordered: not re-sorted
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([1, 2**31 - 1]), st.sampled_from([1, 7, 2**31 - 1]), st.integers(0, 5)),
+                max_size=30))
+def test_sorted_with_ids_too_wide_to_pack(rows):
+    """Keys that do not fit one 63-bit packed key take the lexicographic sort."""
+    t = _table(rows)
+    keys = [("enterprise_id", "ascending"), ("characteristic_id", "ascending"), ("day", "ascending")]
+    assert _sorted(t, "day").drop_columns(["row"]).equals(t.sort_by(keys).drop_columns(["row"]))

@@ -105,18 +105,43 @@ def _int_key(col) -> np.ndarray:
 
 
 def _sorted(table: pa.Table, *extra: str) -> pa.Table:
-    """``table`` ordered by enterprise, characteristic and ``extra``; summaries are written in that
-    order, so a check of the keys (linear) usually spares the sort (which takes every column)."""
+    """``table`` ordered by enterprise, characteristic and ``extra`` (integer, date or timestamp
+    columns). The keys are checked first (linear), and when a sort is needed the permutation comes
+    from one stable argsort of a packed key and is applied with numpy (pyarrow's ``sort_by`` took
+    most of the two-year region view in the benchmark)."""
     names = ["enterprise_id", "characteristic_id", *extra]
-    if table.num_rows > 1:
-        keys = [_int_key(table.column(c)) for c in names]
-        later = np.zeros(table.num_rows - 1, bool)  # row i+1 already known to come after row i
-        for k in keys:
-            d = np.diff(k)
-            if np.any((d < 0) & ~later):
-                return table.sort_by([(c, "ascending") for c in names])
-            later |= d > 0
-    return table
+    if table.num_rows < 2:
+        return table
+    keys = [_int_key(table.column(c)) for c in names]
+    later = np.zeros(table.num_rows - 1, bool)  # row i+1 already known to come after row i
+    for k in keys:
+        d = np.diff(k)
+        if np.any((d < 0) & ~later):
+            break
+        later |= d > 0
+    else:
+        return table
+    shifted = [k - k.min() for k in keys]
+    bits = [max(int(k.max()).bit_length(), 1) for k in shifted]
+    if sum(bits) <= 63:
+        packed = np.zeros(table.num_rows, np.int64)
+        for k, b in zip(shifted, bits, strict=True):
+            packed = (packed << b) | k
+        perm = np.argsort(packed, kind="stable")
+    else:
+        perm = np.lexsort(keys[::-1])
+    return pa.table({name: _take(table.column(name), perm) for name in table.column_names})
+
+
+def _take(col, perm: np.ndarray) -> pa.Array:
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    t = col.type
+    if col.null_count == 0 and (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)):
+        return pa.array(np.asarray(col.to_numpy(zero_copy_only=False))[perm], t)
+    if col.null_count == 0 and (pa.types.is_timestamp(t) or pa.types.is_date(t)):
+        raw = pa.int64() if pa.types.is_timestamp(t) or pa.types.is_date64(t) else pa.int32()
+        return pa.array(np.asarray(col.cast(raw).to_numpy())[perm], raw).cast(t)
+    return col.take(pa.array(perm))
 
 
 def _within(daily: pa.Table, off: np.ndarray, n: np.ndarray, constants: str = "exact", k: float = 3.0):
