@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from jingce.model.base import Entity, Invariant
 from jingce.model.enums import CharacteristicKind, Criticality, LifecycleStage
-from jingce.model.units import has_dimension, parse_unit
+from jingce.model.units import UnitName, has_dimension, parse_unit
 
 KeyField = Field(min_length=1, max_length=128, pattern=r"^[^/\s][^/]*$")
 
@@ -25,16 +25,10 @@ class Characteristic(Entity):
     nominal: float | None = None
     lower_limit: float | None = None
     upper_limit: float | None = None
-    unit: str = "mm"
+    unit: UnitName = "mm"
     kind: CharacteristicKind = CharacteristicKind.SIZE
     criticality: Criticality = Criticality.MAJOR
     revision: int = Field(default=1, ge=1)
-
-    @field_validator("unit")
-    @classmethod
-    def _unit_known(cls, v: str) -> str:
-        parse_unit(v, "unit")
-        return v
 
     @model_validator(mode="after")
     def _spec(self):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from jingce.model.base import Entity, Invariant, UtcDatetime
 from jingce.model.organisation import Code
-from jingce.model.units import parse_unit
+from jingce.model.units import UnitName
 
 
 class Machine(Entity):
@@ -28,15 +28,9 @@ class MachineAxis(Entity):
     machine_id: int
     name: str = Field(pattern=r"^[A-Z][A-Z0-9_]{0,15}$")
     kind: str = Field(default="linear", pattern=r"^(linear|rotary)$")
-    unit: str = "mm"
+    unit: UnitName = "mm"
     travel_min: float | None = None
     travel_max: float | None = None
-
-    @field_validator("unit")
-    @classmethod
-    def _unit_known(cls, v: str) -> str:
-        parse_unit(v, "unit")
-        return v
 
     @model_validator(mode="after")
     def _travel(self):

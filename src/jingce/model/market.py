@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from jingce.model.base import Entity, Invariant, UtcDatetime
-from jingce.model.units import parse_unit
+from jingce.model.units import UnitName
 
 DECISION_RULES = ("simple", "guarded_acceptance", "guarded_rejection", "iso14253", "non_binary")
 """Decision rules a need may ask the result to support (ILAC-G8:2019 4.2, ISO 14253-1:2017 5;
@@ -45,7 +45,7 @@ class ServiceRequest(Entity):
     title: str = Field(min_length=1, max_length=256)
     kind: ServiceKind
     quantity: str = Field(min_length=1, max_length=64)
-    unit: str
+    unit: UnitName
     range_min: float
     range_max: float
     characteristic_id: int | None = None
@@ -60,12 +60,6 @@ class ServiceRequest(Entity):
     status: RequestStatus = RequestStatus.OPEN
     created_at: UtcDatetime | None = None
     created_by: str = Field(default="", max_length=64)
-
-    @field_validator("unit")
-    @classmethod
-    def _unit_known(cls, v: str) -> str:
-        parse_unit(v, "unit")
-        return v
 
     @model_validator(mode="after")
     def _check(self):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from jingce.errors import InvalidInputError
 from jingce.model.base import Entity, Invariant, TimeZoneName, UtcDatetime
 from jingce.model.characteristic import Characteristic
 from jingce.model.enums import LifecycleStage, MeasurementStatus
-from jingce.model.units import compatible, parse_unit
+from jingce.model.units import UnitName, compatible
 
 
 class Provenance(Entity):
@@ -31,7 +31,7 @@ class Measurement(Entity):
     """
 
     value: float
-    unit: str
+    unit: UnitName
     characteristic_id: int
     enterprise_id: int
     product_id: int
@@ -47,12 +47,6 @@ class Measurement(Entity):
     lower_limit: float | None = None
     upper_limit: float | None = None
     provenance: Provenance | None = None
-
-    @field_validator("unit")
-    @classmethod
-    def _unit_known(cls, v: str) -> str:
-        parse_unit(v, "unit")
-        return v
 
     @model_validator(mode="after")
     def _check(self):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from jingce.model.base import Entity, Invariant, UtcDatetime
 from jingce.model.enums import CalibrationResult, InstrumentKind, LabLevel, QualificationState
 from jingce.model.organisation import Code
-from jingce.model.units import parse_unit
+from jingce.model.units import UnitName
 
 
 class Instrument(Entity):
@@ -21,7 +21,7 @@ class Instrument(Entity):
     name: str = Field(min_length=1)
     kind: InstrumentKind = InstrumentKind.WORKING
     quantity: str = Field(default="length", min_length=1)
-    unit: str = "mm"
+    unit: UnitName = "mm"
     range_min: float | None = None
     range_max: float | None = None
     resolution: float | None = Field(default=None, gt=0)
@@ -30,12 +30,6 @@ class Instrument(Entity):
     lab_id: int | None = None  # the lab holding it, for standards
     enterprise_id: int | None = None  # the enterprise using it, for working instruments
     calibration_interval_days: int | None = Field(default=None, ge=1)
-
-    @field_validator("unit")
-    @classmethod
-    def _unit_known(cls, v: str) -> str:
-        parse_unit(v, "unit")
-        return v
 
     @model_validator(mode="after")
     def _range(self):
@@ -63,14 +57,8 @@ class Calibration(Entity):
     expanded_uncertainty: float = Field(gt=0)
     coverage_factor: float = Field(default=2.0, gt=0)
     coverage_probability: float | None = Field(default=0.95, gt=0, lt=1)
-    unit: str = "mm"
+    unit: UnitName = "mm"
     standard_ids: tuple[int, ...] = ()
-
-    @field_validator("unit")
-    @classmethod
-    def _unit_known(cls, v: str) -> str:
-        parse_unit(v, "unit")
-        return v
 
     @model_validator(mode="after")
     def _dates(self):
@@ -102,17 +90,11 @@ class ScopeEntry(Entity):
     quantity: str = Field(min_length=1)
     range_min: float
     range_max: float
-    unit: str = "mm"
+    unit: UnitName = "mm"
     cmc_absolute: float = Field(ge=0)
     cmc_relative: float = Field(default=0.0, ge=0)
     method: str | None = None
     price: float | None = Field(default=None, ge=0, allow_inf_nan=False)  # CNY per item, for the market
-
-    @field_validator("unit")
-    @classmethod
-    def _unit_known(cls, v: str) -> str:
-        parse_unit(v, "unit")
-        return v
 
     @model_validator(mode="after")
     def _ordered(self):

@@ -16,12 +16,12 @@ from __future__ import annotations
 import math
 from enum import StrEnum
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from jingce.errors import ConflictError
 from jingce.model.base import Entity, Invariant, UtcDatetime
 from jingce.model.enums import QualificationState
-from jingce.model.units import parse_unit
+from jingce.model.units import UnitName
 
 
 class LabAction(StrEnum):
@@ -122,7 +122,7 @@ class PtRound(Entity):
     code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     title: str = Field(min_length=1, max_length=256)
     quantity: str = Field(min_length=1, max_length=64)
-    unit: str = "mm"
+    unit: UnitName = "mm"
     artefact: str = Field(min_length=1, max_length=512)
     assigned_value: float | None = None  # None: hidden (a lab's view of a round still open)
     assigned_uncertainty: float | None = Field(default=None, ge=0)
@@ -133,12 +133,6 @@ class PtRound(Entity):
     deadline: UtcDatetime
     closed_at: UtcDatetime | None = None
     created_by: str = "?"
-
-    @field_validator("unit")
-    @classmethod
-    def _unit_known(cls, v: str) -> str:
-        parse_unit(v, "unit")
-        return v
 
     @model_validator(mode="after")
     def _consistent(self):

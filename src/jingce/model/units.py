@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import tokenize
 from functools import cache
+from typing import Annotated
 
 import pint
+from pydantic import AfterValidator
 
 from jingce.errors import InvalidInputError
 
@@ -41,6 +43,15 @@ def parse_unit(unit: str, field: str = "unit") -> pint.Unit:
     except (pint.errors.UndefinedUnitError, AttributeError, TypeError, ValueError, AssertionError,
             tokenize.TokenError, SyntaxError) as exc:  # pint tokenizes: "m*(" is a TokenError
         raise InvalidInputError(f"unknown unit {unit!r} ({exc})", field=field) from None
+
+
+def _known_unit(unit: str) -> str:
+    parse_unit(unit, "unit")
+    return unit
+
+
+UnitName = Annotated[str, AfterValidator(_known_unit)]
+"""A unit string pint knows (an entity field type: an unknown unit is refused naming the field)."""
 
 
 def dimensionality(unit: str) -> str:

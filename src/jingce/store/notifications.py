@@ -74,8 +74,7 @@ class NotificationsMixin(StoreBase):
         if kind is not None:
             q = q.where(t.notification.c.kind == kind)
         with self._read() as conn:
-            return [Notification(r.id, r.tenant_id, r.created_at, r.kind, r.ref, r.subject, r.body, r.read_at)
-                    for r in conn.execute(q)]
+            return [_notification(r) for r in conn.execute(q)]
 
     def mark_read(self, actor: Actor, notification_id: int) -> Notification:
         """Mark one of the actor's tenant's notifications read (another tenant's: not found)."""
@@ -86,4 +85,9 @@ class NotificationsMixin(StoreBase):
             if row.read_at is None:
                 conn.execute(update(t.notification).where(t.notification.c.id == notification_id)
                              .values(read_at=dt.datetime.now(dt.UTC)))
-        return next(n for n in self.notifications(actor, limit=10_000) if n.id == notification_id)
+                row = conn.execute(select(t.notification).where(t.notification.c.id == notification_id)).first()
+        return _notification(row)
+
+
+def _notification(r) -> Notification:
+    return Notification(r.id, r.tenant_id, r.created_at, r.kind, r.ref, r.subject, r.body, r.read_at)
