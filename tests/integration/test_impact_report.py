@@ -8,6 +8,7 @@ import datetime as dt
 import math
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 from scipy import stats
@@ -98,6 +99,47 @@ def test_report_end_to_end(world):
     again = impact_report(st, r.reg, None, r.oot.id)
     assert again.id != rep.id
     assert len(st.notifications(r.s, kind="impact")) == 1
+
+
+def test_bins_of_enterprises_give_the_same_report(world, monkeypatch):
+    """Read in one bin or in a bin per enterprise (BIN_ROWS of 1), the report is the same."""
+    import jingce.services.impact as impact
+
+    r = world
+    inputs = r.store.lake_inputs(r.admin)
+    bins = inputs.enterprise_bins(1)
+    assert len(bins) == len(inputs.enterprises) and sum(map(len, bins)) == len(inputs.paths)
+    assert inputs.enterprise_bins(10**12) == [list(inputs.paths)]
+    at = dt.datetime.now(dt.UTC)  # a window still open ends "now": the same now for both
+    one = impact_report(r.store, r.reg, None, r.oot.id, write=False, at=at)
+    monkeypatch.setattr(impact, "BIN_ROWS", 1)
+    many = impact_report(r.store, r.reg, None, r.oot.id, write=False, at=at)
+    assert many.summary == one.summary
+    keys = ["enterprise_id", "serial", "characteristic_id", "measured_at"]
+    order = [(k, "ascending") for k in keys]
+    # compared as text: NaN (the PFA of a rejected value) equals NaN there
+    assert repr(many.measurements.sort_by(order).to_pylist()) == repr(one.measurements.sort_by(order).to_pylist())
+    assert many.assemblies.num_rows == one.assemblies.num_rows
+
+
+def test_scan_windows_joins_rows_to_their_window(world):
+    """Start included, end excluded, each row with its window's index; another tenant's rows never."""
+    r = world
+    st = r.store
+    us = lambda t: (t - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // D(microseconds=1)  # noqa: E731
+    windows = pa.table({"instrument_id": [r.gauge_x.id, r.gauge_s.id],
+                        "start": [us(T0 - D(days=1)), us(T0 + D(minutes=10))],
+                        "end": [us(T0 + D(days=1)), us(T0 + D(minutes=30))]})
+    inputs = st.lake_inputs(r.admin)
+    got = st.scan_windows(inputs, list(inputs.paths), ("serial", "instrument_id"), windows)
+    by = sorted(zip(got.column("serial").to_pylist(), got.column("window").to_pylist(), strict=True))
+    assert by == [("R1", 1), ("R2", 1), ("X1", 0), ("X2", 0)]
+    mine = st.lake_inputs(r.x)  # X sees its own values, not the supplier's
+    got = st.scan_windows(mine, list(mine.paths), ("serial",), windows)
+    assert sorted(got.column("serial").to_pylist()) == ["X1", "X2"]
+    with pytest.raises(InvalidInputError):
+        st.scan_windows(mine, list(inputs.paths), ("serial",), windows)
+    assert st.scan_windows(inputs, [], ("serial",), windows).column_names == ["serial", "window"]
 
 
 def test_each_enterprise_sees_its_own_part(world):

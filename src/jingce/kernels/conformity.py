@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import integrate, stats
+from scipy import integrate, special, stats
 
 from jingce.kernels._validation import as_array, as_float, as_probability, fail, one_of, warn
 
@@ -103,11 +103,13 @@ def probability_of_conformity(y: Any, u: Any, lower: Any = None, upper: Any = No
     JCGM 106:2012 7.2, 7.3.
     """
     yy, uu, lo, hi, nu = _probability_of_conformity_iv(y, u, lower, upper, dof)
-    dist = stats.norm if nu is None else stats.t(nu)
-    pc = dist.cdf((hi - yy) / uu) - dist.cdf((lo - yy) / uu)
-    pc = float(pc) if np.ndim(pc) == 0 else pc
-    risk = 1.0 - pc
-    return ConformityProbability(pc, risk, lo, hi)
+    # the risk as the sum of the two tails, so a small risk keeps its digits (1 - p_c would not)
+    if nu is None:
+        risk = special.ndtr((lo - yy) / uu) + special.ndtr((yy - hi) / uu)
+    else:
+        risk = stats.t.cdf((lo - yy) / uu, nu) + stats.t.sf((hi - yy) / uu, nu)
+    risk = float(risk) if np.ndim(risk) == 0 else risk
+    return ConformityProbability(1.0 - risk, risk, lo, hi)
 
 
 @dataclass(frozen=True, slots=True)

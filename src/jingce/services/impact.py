@@ -54,6 +54,8 @@ PFA_DOUBTFUL = 0.05
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
+BIN_ROWS = 4_000_000
+"""Lake rows read at once by the impact report (whole enterprises, so a bin may hold more)."""
 SCAN_COLUMNS = ("enterprise_id", "product_id", "characteristic_id", "serial", "measured_at", "value", "unit",
                 "lower_limit", "upper_limit", "instrument_id")
 
@@ -180,35 +182,6 @@ def _ts(us: np.ndarray) -> pa.Array:
 # -- the lake scan and the risk ----------------------------------------------------------------
 
 
-def _assign(inst: np.ndarray, t: np.ndarray, w_inst, w_start, w_end) -> np.ndarray:
-    """Index of the (merged, non-overlapping) window holding each row, -1 for none; vectorised
-    over rows (a composite key instrument rank x time span when it fits in 62 bits, else a
-    search per window)."""
-    k = np.full(inst.size, -1, np.int64)
-    if inst.size == 0 or w_inst.size == 0:
-        return k
-    uniq = np.unique(w_inst)
-    lo_t = min(int(t.min()), int(w_start.min()))
-    span = max(int(t.max()), int(np.minimum(w_end, t.max() + 1).max())) - lo_t + 2
-    rank_w = np.searchsorted(uniq, w_inst)
-    rank_r = np.searchsorted(uniq, inst)
-    known = (rank_r < uniq.size) & (uniq[np.minimum(rank_r, uniq.size - 1)] == inst)
-    if uniq.size * span < (1 << 62):
-        ws = rank_w * span + (np.maximum(w_start, lo_t) - lo_t)
-        we = rank_w * span + (np.minimum(w_end, lo_t + span - 1) - lo_t)
-        key = rank_r * span + (t - lo_t)
-        j = np.searchsorted(ws, key, "right") - 1
-        ok = known & (j >= 0)
-        jj = np.maximum(j, 0)
-        ok &= (key < we[jj]) & (w_inst[jj] == inst)
-        k[ok] = j[ok]
-        return k
-    for j in range(w_inst.size):  # pragma: no cover - spans of centuries over many instruments
-        m = (inst == w_inst[j]) & (t >= w_start[j]) & (t < w_end[j])
-        k[m] = j
-    return k
-
-
 def _factor(a: str, b: str) -> float:
     """Conversion factor from unit ``a`` to ``b`` (NaN where incompatible or unknown)."""
     if a == b:
@@ -250,30 +223,13 @@ def _col(t: pa.Table, name: str, dtype) -> np.ndarray:
     return np.asarray(c.fill_null(-1).to_numpy(zero_copy_only=False), dtype=dtype)
 
 
-def _window_filter(merged) -> pc.Expression | None:
-    """The lake filter of the merged windows: their instruments, within their overall span."""
-    w_inst, w_start, w_end, _ = merged
-    if w_inst.size == 0:
-        return None
-    return (pc.field("instrument_id").isin(np.unique(w_inst).tolist())
-            & (pc.field("measured_at") >= pa.scalar(int(w_start.min()), pa.int64()).cast(TS))
-            & (pc.field("measured_at") < pa.scalar(int(w_end.max()), pa.int64()).cast(TS)))
-
-
-def _measurements(store: Store, sys: Actor, cal, windows, instruments: dict,
-                  enterprise_ids: list[int] | None = None, *, merged=None, flt=None) -> pa.Table:
-    """The affected values (``merged``/``flt``: :func:`_merged` of ``windows`` and its
-    :func:`_window_filter`, when the caller scans enterprise by enterprise and has them)."""
-    w_inst, w_start, w_end, w_depth = merged if merged is not None else _merged(windows)
-    if w_inst.size == 0:
+def _measurements(rows: pa.Table, cal, merged, instruments: dict) -> pa.Table:
+    """The affected values: lake ``rows`` with the index (column ``window``) of the :func:`_merged`
+    window holding each (:meth:`Store.scan_windows`), with their uncertainty and risk."""
+    w_inst, w_start, w_end, w_depth = merged
+    if w_inst.size == 0 or rows.num_rows == 0:
         return MEASUREMENT_SCHEMA.empty_table()
-    if flt is None:
-        flt = _window_filter((w_inst, w_start, w_end, w_depth))
-    rows = store.scan_rows(sys, SCAN_COLUMNS, row_filter=flt, valid_only=True, enterprise_ids=enterprise_ids)
-    k = _assign(_col(rows, "instrument_id", np.int64), _col(rows, "measured_at", np.int64), w_inst, w_start, w_end)
-    keep = k >= 0
-    if not keep.all():
-        rows, k = rows.filter(pa.array(keep)), k[keep]
+    k = np.asarray(rows.column("window").to_numpy(), np.int64)
     n = rows.num_rows
     # the bound of the bias, |e|, in each value's unit; the instrument's own u in its unit, then the
     # value's: one pint call per distinct pair of units, then table look-ups (no loop per row)
@@ -416,9 +372,9 @@ def impact_report(store: Store, actor: Actor, engine: Engine | None, calibration
     ``engine`` is accepted for the interface of the batch analyses: the scan here reads only the
     rows of the suspect instruments inside their windows (one filtered read of the lake through
     the store, on the local machine), because the risk needs each value, not the engine's
-    per-window counts (:meth:`jingce.engine.Engine.impact_scan`). The lake is read enterprise by
-    enterprise (one pass in all) and each enterprise's affected values are streamed to the
-    report's Parquet file, so memory stays bounded by the largest enterprise; the returned
+    per-window counts (:meth:`jingce.engine.Engine.impact_scan`). The lake is read in bins of
+    whole enterprises of about :data:`BIN_ROWS` rows (one pass in all) and each bin's affected
+    values are streamed to the report's Parquet file, so memory stays bounded by the bin; the returned
     :attr:`ImpactReport.measurements` holds them only up to ``keep_rows`` values (else it is
     empty and the stored details are read with :meth:`Store.impact_details`).
 
@@ -449,15 +405,17 @@ def impact_report(store: Store, actor: Actor, engine: Engine | None, calibration
     ents = {e.id: e for e in store.list_enterprises(sys)}
     staging = store.impact_staging() if write else None
     try:
-        # the lake, enterprise by enterprise (each value belongs to one): memory bounded by the largest
+        # the lake in bins of whole enterprises (each value belongs to one enterprise, whose figures
+        # need all its values at once): memory bounded by the bin, a few reads instead of one per enterprise
         stats: dict[int, dict] = {}
         kept: list[pa.Table] = []
         asm_parts: list[pa.Table] = []
         n_rows = n_parts = n_accepted = n_doubtful = 0
-        merged = _merged(windows)  # once: the benchmark found it recomputed per enterprise costing 20 % of the report
-        flt = _window_filter(merged)
-        for ent in sorted(store.lake_inputs(sys).enterprises):
-            m = _measurements(store, sys, cal, windows, info, enterprise_ids=[int(ent)], merged=merged, flt=flt)
+        merged = _merged(windows)
+        w_table = pa.table({"instrument_id": merged[0], "start": merged[1], "end": merged[2]})
+        inputs = store.lake_inputs(sys)
+        for paths in (inputs.enterprise_bins(BIN_ROWS) if merged[0].size else []):
+            m = _measurements(store.scan_windows(inputs, paths, SCAN_COLUMNS, w_table), cal, merged, info)
             if m.num_rows == 0:
                 continue
             parts, asm = _assemblies(store, sys, m)

@@ -104,60 +104,68 @@ def _int_key(col) -> np.ndarray:
     return np.asarray(col.to_numpy(), dtype=np.int64)
 
 
-def _sorted(table: pa.Table, *extra: str) -> pa.Table:
-    """``table`` ordered by enterprise, characteristic and ``extra`` (integer, date or timestamp
-    columns). The keys are checked first (linear), and when a sort is needed the permutation comes
-    from one stable argsort of a packed key and is applied with numpy (pyarrow's ``sort_by`` took
-    most of the two-year region view in the benchmark)."""
-    names = ["enterprise_id", "characteristic_id", *extra]
-    if table.num_rows < 2:
-        return table
-    keys = [_int_key(table.column(c)) for c in names]
-    later = np.zeros(table.num_rows - 1, bool)  # row i+1 already known to come after row i
-    for k in keys:
-        d = np.diff(k)
-        if np.any((d < 0) & ~later):
-            break
-        later |= d > 0
-    else:
-        return table
-    shifted = [k - k.min() for k in keys]
-    bits = [max(int(k.max()).bit_length(), 1) for k in shifted]
-    if sum(bits) <= 63:
-        packed = np.zeros(table.num_rows, np.int64)
-        for k, b in zip(shifted, bits, strict=True):
-            packed = (packed << b) | k
-        perm = np.argsort(packed, kind="stable")
-    else:
-        perm = np.lexsort(keys[::-1])
-    return pa.table({name: _take(table.column(name), perm) for name in table.column_names})
+def _np(table: pa.Table, name: str, dtype=None) -> np.ndarray:
+    return np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=dtype)
 
 
-def _take(col, perm: np.ndarray) -> pa.Array:
-    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    t = col.type
-    if col.null_count == 0 and (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)):
-        return pa.array(np.asarray(col.to_numpy(zero_copy_only=False))[perm], t)
-    if col.null_count == 0 and (pa.types.is_timestamp(t) or pa.types.is_date(t)):
-        raw = pa.int64() if pa.types.is_timestamp(t) or pa.types.is_date64(t) else pa.int32()
-        return pa.array(np.asarray(col.cast(raw).to_numpy())[perm], raw).cast(t)
-    return col.take(pa.array(perm))
+@dataclass(frozen=True, slots=True)
+class _Groups:
+    """The daily rows of each characteristic, found without sorting them: the rows come in *runs*
+    (consecutive rows of one characteristic with strictly increasing days: a summary file holds an
+    enterprise-year sorted by characteristic and day), each run is reduced in file order, and the
+    few runs are then ordered by (enterprise, characteristic, first day) and grouped.
+
+    ``order`` lists the runs in that order, ``off`` bounds each characteristic's runs in it;
+    ``first_row`` and ``last_row`` are the row of its first and last day (ties: the earlier and the
+    later row in file order, as a stable sort would place them)."""
+
+    starts: np.ndarray  # first row of each run, in file order
+    order: np.ndarray
+    off: np.ndarray
+    first_row: np.ndarray
+    last_row: np.ndarray
+
+    @classmethod
+    def of(cls, daily: pa.Table) -> _Groups:
+        ent, cid, day = (_int_key(daily.column(c)) for c in ("enterprise_id", "characteristic_id", "day"))
+        brk = (np.diff(cid) != 0) | (np.diff(ent) != 0) | (np.diff(day) <= 0)
+        starts = np.concatenate(([0], np.flatnonzero(brk) + 1)).astype(np.int64)
+        ends = np.concatenate((starts[1:], [cid.size])) - 1
+        run = np.arange(starts.size)
+        r_ent, r_cid = ent[starts], cid[starts]
+        order = np.lexsort((run, day[starts], r_cid, r_ent))
+        key_ent, key_cid = r_ent[order], r_cid[order]
+        new = np.concatenate(([True], (np.diff(key_cid) != 0) | (np.diff(key_ent) != 0)))
+        off = np.concatenate((np.flatnonzero(new), [order.size])).astype(np.int64)
+        by_last = np.lexsort((run, day[ends], r_cid, r_ent))  # same groups, ordered by last day
+        return cls(starts, order, off, starts[order[off[:-1]]], ends[by_last[off[1:] - 1]])
+
+    def sums(self, values: np.ndarray) -> np.ndarray:
+        """Per characteristic, the sum of ``values`` (one per daily row)."""
+        return np.add.reduceat(np.add.reduceat(values, self.starts)[self.order], self.off[:-1])
+
+    def extreme(self, values: np.ndarray, ufunc) -> np.ndarray:
+        return ufunc.reduceat(ufunc.reduceat(values, self.starts)[self.order], self.off[:-1])
+
+    def moments(self, n: np.ndarray, ref: np.ndarray, mean_dev: np.ndarray, m2: np.ndarray):
+        """Count, mean and M2 per characteristic: each run pooled, then the runs (Chan et al.)."""
+        run_off = np.concatenate((self.starts, [n.size]))
+        rn, rmean, rm2 = combine_moments(run_off, n, ref, mean_dev, m2)
+        rn, rmean, rm2 = rn[self.order], rmean[self.order], rm2[self.order]
+        rmean = np.where(rn > 0, rmean, 0.0)
+        return combine_moments(self.off, rn, rmean, np.zeros(rn.size), rm2)
 
 
-def _within(daily: pa.Table, off: np.ndarray, n: np.ndarray, constants: str = "exact", k: float = 3.0):
-    """Sigma within per characteristic (rows ``off[i]:off[i+1]`` of ``daily``, sorted by day) from
-    the within-subgroup sums the daily rows carry: R-bar/d2 over the complete subgroups that started
-    in the period, or MR-bar/d2 over the moving ranges between the period's consecutive values
-    (individuals), as the batch kernel computes it; with the subgroup count and degrees of freedom."""
-    def col(name, dtype):
-        return np.array(daily.column(name).to_numpy(), dtype=dtype)  # a writable copy
-
-    starts = off[:-1]
-    cross_n, cross_r = col("cross_n", np.int64), col("cross_range", float)
-    cross_n[starts], cross_r[starts] = 0, 0.0  # that range joins a value from before the period
-    cnt = np.add.reduceat(col("sub_n", np.int64) + cross_n, starts)
-    tot = np.add.reduceat(col("sub_range", float) + cross_r, starts)
-    size = col("sub_size", np.int64)[off[1:] - 1]
+def _within(daily: pa.Table, g: _Groups, n: np.ndarray, constants: str = "exact", k: float = 3.0):
+    """Sigma within per characteristic from the within-subgroup sums the daily rows carry: R-bar/d2
+    over the complete subgroups that started in the period, or MR-bar/d2 over the moving ranges
+    between the period's consecutive values (individuals), as the batch kernel computes it; with
+    the subgroup count and degrees of freedom."""
+    cross_n, cross_r = _np(daily, "cross_n", np.int64), _np(daily, "cross_range", float)
+    # the first day's cross range joins a value from before the period: not counted
+    cnt = g.sums(_np(daily, "sub_n", np.int64) + cross_n) - cross_n[g.first_row]
+    tot = g.sums(_np(daily, "sub_range", float) + cross_r) - cross_r[g.first_row]
+    size = _np(daily, "sub_size", np.int64)[g.last_row]
     d2 = np.ones(size.size)
     for s in np.unique(size):
         d2[size == s] = chart_constants(int(max(s, 2)), constants, k).d2
@@ -211,46 +219,35 @@ def region_view(store: Store, actor: Actor, *, start: dt.date | None = None, end
     if "sub_n" not in daily.column_names or daily.column("sub_n").null_count:
         raise InvalidInputError("the daily summaries were written by an older jingce; run `jingce analyse region` "
                                 "again", field="summaries")
-    daily = _sorted(daily, "day")
-    cid = np.asarray(daily.column("characteristic_id").to_numpy(), dtype=np.int64)
-    starts = np.concatenate(([0], np.flatnonzero(np.diff(cid)) + 1))
-    off = np.concatenate((starts, [cid.size])).astype(np.int64)
-    last = off[1:] - 1
-    n, mean, m2 = combine_moments(off, np.asarray(daily.column("n").to_numpy()),
-                                  np.asarray(daily.column("ref").to_numpy(), float),
-                                  np.asarray(daily.column("mean_dev").to_numpy(), float),
-                                  np.asarray(daily.column("m2").to_numpy(), float))
+    g = _Groups.of(daily)
+    n, mean, m2 = g.moments(_np(daily, "n"), _np(daily, "ref", float), _np(daily, "mean_dev", float),
+                            _np(daily, "m2", float))
     with np.errstate(invalid="ignore", divide="ignore"):
         sigma_overall = np.sqrt(m2 / np.where(n > 1, n - 1, np.nan))
-    chars = cid[starts]
-    sw, m_sub, df_w = _within(daily, off, n)
-
-    def col(name):
-        return np.asarray(daily.column(name).to_numpy(zero_copy_only=False), float)[last]
-
-    lsl, usl, nominal = col("lower_limit"), col("upper_limit"), col("nominal")
+    sw, m_sub, df_w = _within(daily, g, n)
+    lsl, usl, nominal = (_np(daily, c, float)[g.last_row] for c in ("lower_limit", "upper_limit", "nominal"))
     with np.errstate(invalid="ignore", divide="ignore"):
         cap = batch_capability(mean, sw, sigma_overall, n, df_w, lsl, usl, nominal, ci_level)
-    alarms = _alarms(store, actor, chars)
+    first = pa.array(g.first_row)
+    chars = _np(daily, "characteristic_id", np.int64)[g.first_row]
+
+    def at(name: str, ufunc) -> pa.Array:
+        us = np.asarray(pc.cast(daily.column(name), pa.int64()).to_numpy(), dtype=np.int64)
+        return pa.array(g.extreme(us, ufunc), pa.int64()).cast(TS)
+
     per = pa.table({
-        "enterprise_id": daily.column("enterprise_id").take(pa.array(starts)),
-        "product_id": daily.column("product_id").take(pa.array(starts)),
-        "characteristic_id": daily.column("characteristic_id").take(pa.array(starts)),
+        "enterprise_id": daily.column("enterprise_id").take(first),
+        "product_id": daily.column("product_id").take(first),
+        "characteristic_id": daily.column("characteristic_id").take(first),
         "characteristic": pa.nulls(chars.size, pa.string()),
         "lower_limit": lsl, "upper_limit": usl, "nominal": nominal, "n_values": n,
-        "n_days": np.diff(off), "first_at": _group_extreme(daily.column("first_at"), off, np.minimum),
-        "last_at": _group_extreme(daily.column("last_at"), off, np.maximum),
-        "out_of_spec": np.add.reduceat(np.asarray(daily.column("out_of_spec").to_numpy()), starts),
+        "n_days": g.sums(np.ones(daily.num_rows, np.int64)), "first_at": at("first_at", np.minimum),
+        "last_at": at("last_at", np.maximum), "out_of_spec": g.sums(_np(daily, "out_of_spec", np.int64)),
         "mean": mean, "sigma_overall": sigma_overall, "n_subgroups": m_sub, "sigma_within": sw,
         "cp": cap.cp, "cpk": cap.cpk, "pp": cap.pp, "ppk": cap.ppk, "cpk_lo": cap.cpk_lo, "cpk_hi": cap.cpk_hi,
-        "ppm_overall": cap.ppm_overall, "alarms": alarms,
+        "ppm_overall": cap.ppm_overall, "alarms": _alarms(store, actor, chars),
     }, schema=VIEW_SCHEMA)
     return _view(store, actor, per, start, end)
-
-
-def _group_extreme(col, off: np.ndarray, ufunc) -> pa.Array:
-    us = np.asarray(pc.cast(col, pa.int64()).to_numpy(), dtype=np.int64)
-    return pa.array(ufunc.reduceat(us, off[:-1]), pa.int64()).cast(TS)
 
 
 def _alarms(store: Store, actor: Actor, chars: np.ndarray) -> pa.Array:
@@ -264,18 +261,8 @@ def _alarms(store: Store, actor: Actor, chars: np.ndarray) -> pa.Array:
 
 
 def _view(store: Store, actor: Actor, per: pa.Table, start, end) -> RegionView:
-    chars = {c.id: c for c in store.list_characteristics(actor)}
-    products: dict[int, str] = {}
-    names = []
-    for cid, pid in zip(per.column("characteristic_id").to_pylist(), per.column("product_id").to_pylist(),
-                        strict=True):
-        c = chars.get(cid)
-        if c is None:
-            names.append(None)
-            continue
-        if pid not in products:
-            products[pid] = store.get_product(actor, pid).part_number
-        names.append(f"{products[pid]}/{c.key}")
+    labels = store.characteristic_labels(actor)
+    names = [labels.get(cid) for cid in per.column("characteristic_id").to_pylist()]
     per = per.set_column(per.column_names.index("characteristic"), "characteristic", pa.array(names, pa.string()))
     ents = {e.id: e for e in store.list_enterprises(actor)}
     ent_col = np.asarray(per.column("enterprise_id").to_numpy(), dtype=np.int64)

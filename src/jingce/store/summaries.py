@@ -27,12 +27,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import insert, select, update
 
 from jingce.errors import InvalidInputError, NotFoundError
 from jingce.model import Role
+from jingce.model.batch import LAKE_SCHEMA
 from jingce.store import audit
 from jingce.store import tables as t
 from jingce.store.core import ENTERPRISE_ROLES, StoreBase
@@ -112,6 +114,22 @@ class LakeInputs:
     paths: tuple[str, ...]  # relative to the lake root, ordered by enterprise, month, path
     enterprises: tuple[int, ...]
     visibility: Visibility
+    path_enterprise: tuple[int, ...] = ()  # the enterprise of each path
+    path_rows: tuple[int, ...] = ()  # the rows of each path
+
+    def enterprise_bins(self, rows: int) -> list[list[str]]:
+        """The paths in bins of whole enterprises (an enterprise's files are never split), each
+        closed once it holds ``rows`` rows or more: a few large reads instead of one per enterprise."""
+        bins: list[list[str]] = []
+        current: list[str] = []
+        size, last = 0, None
+        for path, ent, n in zip(self.paths, self.path_enterprise, self.path_rows, strict=True):
+            if ent != last and size >= rows:
+                bins.append(current)
+                current, size = [], 0
+            current.append(path)
+            size, last = size + n, ent
+        return bins + [current] if current else bins
 
     def absolute(self) -> list[str]:
         return [(self.root / p).as_posix() for p in self.paths]
@@ -144,7 +162,8 @@ class SummariesMixin(StoreBase):
         must still be applied to their rows (shares of single products)."""
         with self._read() as conn:
             vis = self.visibility(actor, conn)
-            q = select(t.lake_file.c.enterprise_id, t.lake_file.c.path).where(t.lake_file.c.active.is_(True))
+            q = select(t.lake_file.c.enterprise_id, t.lake_file.c.path, t.lake_file.c.rows).where(
+                t.lake_file.c.active.is_(True))
             allowed = vis.data_enterprises()
             if allowed is not None:
                 q = q.where(t.lake_file.c.enterprise_id.in_(sorted(allowed)))
@@ -152,16 +171,47 @@ class SummariesMixin(StoreBase):
                 q = q.where(t.lake_file.c.enterprise_id.in_(sorted(enterprise_ids)))
             rows = conn.execute(q.order_by(t.lake_file.c.enterprise_id, t.lake_file.c.month, t.lake_file.c.path)).all()
         return LakeInputs(self.lake.root, tuple(r.path for r in rows), tuple(sorted({r.enterprise_id for r in rows})),
-                          vis)
+                          vis, tuple(r.enterprise_id for r in rows), tuple(r.rows for r in rows))
 
     def scan_inputs(self, inputs: LakeInputs, paths: list[str], columns: tuple[str, ...], *,
-                    valid_only: bool = True) -> pa.Table:
+                    valid_only: bool = True, row_filter=None) -> pa.Table:
         """Rows of some of ``inputs``' files (stored columns) in storage order, with the inputs'
-        tenancy filter applied."""
+        tenancy filter applied (and ``row_filter``, a pyarrow expression, when given)."""
         allowed = set(inputs.paths)
         if any(p not in allowed for p in paths):
             raise InvalidInputError("only files of the inputs may be read", field="paths")
-        return self.lake.scan(list(paths), columns, inputs.visibility.arrow_filter(), valid_only=valid_only)
+        vis_filter = inputs.visibility.arrow_filter()
+        if vis_filter is not None:
+            row_filter = vis_filter if row_filter is None else vis_filter & row_filter
+        return self.lake.scan(list(paths), columns, row_filter, valid_only=valid_only)
+
+    def scan_windows(self, inputs: LakeInputs, paths: list[str], columns: tuple[str, ...], windows: pa.Table,
+                     *, valid_only: bool = True) -> pa.Table:
+        """Rows of some of ``inputs``' files measured with an instrument inside one of its time
+        windows, with the index of that window as column ``window``. ``windows`` has columns
+        ``instrument_id``, ``start`` and ``end`` (epoch microseconds, end excluded) and, per
+        instrument, windows that do not overlap (so a row falls in one at most). One DuckDB join
+        (a hash join on the instrument, then the time range), with the inputs' tenancy filter."""
+        allowed = set(inputs.paths)
+        if any(p not in allowed for p in paths):
+            raise InvalidInputError("only files of the inputs may be read", field="paths")
+        out_cols = [*columns, "window"]
+        if not paths or windows.num_rows == 0:
+            empty = {c: pa.array([], LAKE_SCHEMA.field(c).type) for c in columns}
+            return pa.table(empty | {"window": pa.array([], pa.int64())}).select(out_cols)
+        w = pa.table({"instrument_id": windows.column("instrument_id").cast(pa.int32()),
+                      "ws": windows.column("start").cast(pa.int64()), "we": windows.column("end").cast(pa.int64()),
+                      "window": pa.array(np.arange(windows.num_rows), pa.int64())})
+        where = [inputs.visibility.lake_filter("m.")] + (["m.status = 'valid'"] if valid_only else [])
+        sql = (f"SELECT {self.lake.select_sql(columns, 'm.')}, w.window FROM {self.lake.relation_sql(paths)} m "
+               "JOIN w ON m.instrument_id = w.instrument_id AND epoch_us(m.measured_at) >= w.ws "
+               f"AND epoch_us(m.measured_at) < w.we WHERE {' AND '.join(where)}")
+        con = self.lake.connect()
+        try:
+            con.register("w", w)
+            return self.lake.fetch(con.sql(sql)).select(out_cols)
+        finally:
+            con.close()
 
     def scan_rows(self, actor: Actor, columns: tuple[str, ...], *, row_filter=None,
                   enterprise_ids: list[int] | None = None, valid_only: bool = True) -> pa.Table:
