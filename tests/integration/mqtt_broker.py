@@ -26,7 +26,11 @@ class Broker:
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
             f"persistence_location {self.folder}/\nautosave_interval 1\nautosave_on_changes true\n"
-            "max_queued_messages 0\nmax_inflight_messages 0\nlog_dest none\n")
+            "max_queued_messages 0\nmax_inflight_messages 0\nlog_dest none\n"
+            # started as root, mosquitto drops to its own user, which cannot write into pytest's
+            # tmp_path: it would save nothing and a restart would forget the sessions (no effect
+            # when not started as root)
+            "user root\n")
         self.proc: subprocess.Popen | None = None
 
     @property

@@ -78,12 +78,14 @@ class MqttCollector:
         self.received = 0
         self.bad = 0
         self.connected = threading.Event()
+        self._subscription: int | None = None
         self._props = Properties(PacketTypes.CONNECT)
         self._props.ReceiveMaximum = 65535
         self._props.SessionExpiryInterval = session_expiry
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
                                   manual_ack=True)
         self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
         self.client.on_disconnect = lambda *a: self.connected.clear()
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(min_delay=0.2, max_delay=5)
@@ -92,9 +94,11 @@ class MqttCollector:
 
     def _on_connect(self, client, userdata, flags, reason_code, properties):
         if not reason_code.is_failure:
-            for topic in self.topics:
-                client.subscribe(topic, qos=1)
-            self.connected.set()
+            self._subscription = client.subscribe([(topic, 1) for topic in self.topics])[1]
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
+        if mid == self._subscription and not any(rc.is_failure for rc in reason_codes):
+            self.connected.set()  # only now: what the broker takes in from here on is ours
 
     def _on_message(self, client, userdata, msg):
         mid, qos = msg.mid, msg.qos
@@ -114,6 +118,8 @@ class MqttCollector:
         return self
 
     def wait_connected(self, timeout: float = 10.0) -> bool:
+        """Wait until connected *and subscribed* (SUBACK): on a new session the broker keeps for
+        the collector only what it takes in after the subscription."""
         return self.connected.wait(timeout)
 
     def stop(self) -> None:
@@ -238,6 +244,8 @@ class MqttReceiverCollector:
         self._send(("publish", (topic, bytes(payload), qos)))
 
     def wait_connected(self, timeout: float = 10.0) -> bool:
+        """Wait until connected *and subscribed* (SUBACK): on a new session the broker keeps for
+        the collector only what it takes in after the subscription."""
         return self.connected.wait(timeout)
 
     def stop(self) -> None:
@@ -335,13 +343,17 @@ def _receive(config: dict) -> None:
         except OSError:
             os._exit(0)  # the parent is gone: acknowledge nothing more
 
+    subscription = {}
+
     def on_connect(c, userdata, flags, reason_code, properties):
         if reason_code.is_failure:
             return
         acks.connected(flags.session_present)
-        for topic in config["topics"]:
-            c.subscribe(topic, qos=1)
-        tell(("connected", True))
+        subscription["mid"] = c.subscribe([(topic, 1) for topic in config["topics"]])[1]
+
+    def on_subscribe(c, userdata, mid, reason_codes, properties):
+        if mid == subscription.get("mid") and not any(rc.is_failure for rc in reason_codes):
+            tell(("connected", True))  # subscribed: what the broker takes in from here on is ours
 
     def on_disconnect(*_):
         if acks.up:
@@ -359,6 +371,7 @@ def _receive(config: dict) -> None:
         batch.append((delivery, msg.mid, msg.qos, msg.topic, parsed, at))
 
     client.on_connect, client.on_disconnect, client.on_message = on_connect, on_disconnect, on_message
+    client.on_subscribe = on_subscribe
     delay, retry_at, stopping, flush_at = 0.2, 0.0, False, 0.0
     while True:
         sock = client.socket()
