@@ -234,17 +234,17 @@ def _measurements(rows: pa.Table, cal, merged, instruments: dict) -> pa.Table:
     # the bound of the bias, |e|, in each value's unit; the instrument's own u in its unit, then the
     # value's: one pint call per distinct pair of units, then table look-ups (no loop per row)
     e = abs(cal.error_as_found) if cal.error_as_found is not None else np.nan
-    enc = pc.dictionary_encode(rows.column("unit")).combine_chunks() if n else None
-    row_units = enc.dictionary.to_pylist() if n else []
-    row_code = np.asarray(enc.indices.to_numpy(zero_copy_only=False), np.int64) if n else np.zeros(0, np.int64)
+    enc = pc.dictionary_encode(rows.column("unit")).combine_chunks()
+    row_units = enc.dictionary.to_pylist()
+    row_code = np.asarray(enc.indices.to_numpy(zero_copy_only=False), np.int64)
     inst_list = sorted(instruments)
     inst_units = sorted({instruments[i][0] for i in inst_list})
     inst_ucode = np.array([inst_units.index(instruments[i][0]) for i in inst_list], np.int64)
     inst_u = np.array([instruments[i][1] for i in inst_list], float)
     inst_pos = np.searchsorted(np.array(inst_list, np.int64), w_inst[k])
-    bias = e * np.array([_factor(cal.unit, u) for u in row_units] or [np.nan])[row_code] if n else np.zeros(0)
-    table = np.array([[_factor(a, b) for b in row_units] for a in inst_units]) if n else np.zeros((1, 1))
-    u_i = inst_u[inst_pos] * table[inst_ucode[inst_pos], row_code] if n else np.zeros(0)
+    bias = e * np.array([_factor(cal.unit, u) for u in row_units] or [np.nan])[row_code]
+    table = np.array([[_factor(a, b) for b in row_units] for a in inst_units])
+    u_i = inst_u[inst_pos] * table[inst_ucode[inst_pos], row_code]
     u_i = np.where(np.isfinite(u_i), u_i, 0.0)
     u_c = np.sqrt(u_i**2 + bias**2 / 3.0)
     value = _col(rows, "value", float)
@@ -370,8 +370,8 @@ def impact_report(store: Store, actor: Actor, engine: Engine | None, calibration
     suspect instruments -- is notified once (kind ``impact``, ref ``calibration:<id>``).
 
     ``engine`` is accepted for the interface of the batch analyses: the scan here reads only the
-    rows of the suspect instruments inside their windows (one filtered read of the lake through
-    the store, on the local machine), because the risk needs each value, not the engine's
+    rows of the suspect instruments inside their windows (the store joins the lake to the windows
+    in DuckDB, on the local machine), because the risk needs each value, not the engine's
     per-window counts (:meth:`jingce.engine.Engine.impact_scan`). The lake is read in bins of
     whole enterprises of about :data:`BIN_ROWS` rows (one pass in all) and each bin's affected
     values are streamed to the report's Parquet file, so memory stays bounded by the bin; the returned
