@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from urllib.parse import urlencode
 
 from playwright.sync_api import sync_playwright
 
@@ -32,12 +33,14 @@ def main(url: str, out: Path) -> None:
         def get(page, path: str):
             return page.evaluate("(u) => fetch(u).then(r => r.json())", path)
 
-        def shot(page, name: str, path: str | None = None, ready: str | None = None) -> None:
+        def shot(page, name: str, path: str | None = None, ready: str | None = None, top: str | None = None) -> None:
             if path:
                 page.goto(url + path)
             page.wait_for_load_state("networkidle")
             if ready:
                 page.wait_for_selector(ready)
+            if top:  # the part of a long page worth showing, at the top of the picture
+                page.evaluate("(s) => document.querySelector(s).scrollIntoView()", top)
             page.wait_for_timeout(400)
             page.screenshot(path=str(out / f"{name}.png"))
             print(name, page.url)
@@ -71,6 +74,20 @@ def main(url: str, out: Path) -> None:
         biggest = max(region["enterprises"], key=lambda e: e["characteristics"])
         shot(page, "region-enterprise", f"/region/enterprises/{biggest['id']}", "#region-enterprise-page[data-loaded]")
         shot(page, "labs", "/labs")
+        shot(page, "supervision", "/supervision")
+        reports = get(page, "/api/v1/impact-reports")
+        if reports:
+            shot(page, "impact", f"/impact/{reports[0]['id']}")
+        page = login("ae-oem01", "en")
+        shot(page, "calibration", "/calibration")
+        shot(page, "market", "/market")
+        shot(page, "planner", "/planner")
+        worst = get(page, "/api/v1/quality/worst?limit=1")["characteristics"]
+        if worst:
+            shot(page, "quality", f"/quality?characteristic={worst[0]['id']}", "#quality-page[data-loaded]", "#rc-result")
+            first = get(page, f"/api/v1/characteristics/{worst[0]['id']}/values?limit=1")  # the trace of one value
+            q = {"characteristic_id": worst[0]["id"], "serial": first["serial"][0], "at": first["time"][0]}
+            shot(page, "trace", f"/trace?{urlencode(q)}")
         browser.close()
 
 
