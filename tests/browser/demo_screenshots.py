@@ -81,13 +81,17 @@ def main(url: str, out: Path) -> None:
         page = login("ae-oem01", "en")
         shot(page, "calibration", "/calibration")
         shot(page, "market", "/market")
-        shot(page, "planner", "/planner")
         worst = get(page, "/api/v1/quality/worst?limit=1")["characteristics"]
         if worst:
             shot(page, "quality", f"/quality?characteristic={worst[0]['id']}", "#quality-page[data-loaded]", "#rc-result")
             first = get(page, f"/api/v1/characteristics/{worst[0]['id']}/values?limit=1")  # the trace of one value
             q = {"characteristic_id": worst[0]["id"], "serial": first["serial"][0], "at": first["time"][0]}
             shot(page, "trace", f"/trace?{urlencode(q)}")
+        # the planner's story (a worn caliper) is in the first enterprise by code: the admin sees it
+        page = login("admin", "en")
+        worn = [i for i in get(page, "/api/v1/instruments") if i["code"].endswith("-CALIPER-OLD")]
+        if worn:
+            shot(page, "planner", f"/planner?enterprise_id={worn[0]['enterprise_id']}")
         browser.close()
 
 
