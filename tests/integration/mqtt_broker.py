@@ -18,6 +18,8 @@ def free_port() -> int:
 
 
 class Broker:
+    own_session = False  # start mosquitto in a session of its own (the benchmark does, unless --shared-session)
+
     def __init__(self, folder: Path, port: int | None = None):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -39,7 +41,8 @@ class Broker:
 
     def start(self) -> Broker:
         exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        self.proc = subprocess.Popen([exe, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen([exe, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=self.own_session)
         deadline = time.time() + 10
         while time.time() < deadline:
             try:

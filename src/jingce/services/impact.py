@@ -226,7 +226,7 @@ def _col(t: pa.Table, name: str, dtype) -> np.ndarray:
 def _measurements(rows: pa.Table, cal, merged, instruments: dict) -> pa.Table:
     """The affected values: lake ``rows`` with the index (column ``window``) of the :func:`_merged`
     window holding each (:meth:`Store.scan_windows`), with their uncertainty and risk."""
-    w_inst, w_start, w_end, w_depth = merged
+    w_inst, _, _, w_depth = merged
     if w_inst.size == 0 or rows.num_rows == 0:
         return MEASUREMENT_SCHEMA.empty_table()
     k = np.asarray(rows.column("window").to_numpy(), np.int64)

@@ -117,6 +117,12 @@ class LakeInputs:
     path_enterprise: tuple[int, ...] = ()  # the enterprise of each path
     path_rows: tuple[int, ...] = ()  # the rows of each path
 
+    def require(self, paths: list[str]) -> None:
+        """Refuse any path that is not one of these inputs' files (the actor may not read it)."""
+        allowed = set(self.paths)
+        if any(p not in allowed for p in paths):
+            raise InvalidInputError("only files of the inputs may be read", field="paths")
+
     def enterprise_bins(self, rows: int) -> list[list[str]]:
         """The paths in bins of whole enterprises (an enterprise's files are never split), each
         closed once it holds ``rows`` rows or more: a few large reads instead of one per enterprise."""
@@ -177,9 +183,7 @@ class SummariesMixin(StoreBase):
                     valid_only: bool = True, row_filter=None) -> pa.Table:
         """Rows of some of ``inputs``' files (stored columns) in storage order, with the inputs'
         tenancy filter applied (and ``row_filter``, a pyarrow expression, when given)."""
-        allowed = set(inputs.paths)
-        if any(p not in allowed for p in paths):
-            raise InvalidInputError("only files of the inputs may be read", field="paths")
+        inputs.require(paths)
         vis_filter = inputs.visibility.arrow_filter()
         if vis_filter is not None:
             row_filter = vis_filter if row_filter is None else vis_filter & row_filter
@@ -192,9 +196,7 @@ class SummariesMixin(StoreBase):
         ``instrument_id``, ``start`` and ``end`` (epoch microseconds, end excluded) and, per
         instrument, windows that do not overlap (so a row falls in one at most). One DuckDB join
         (a hash join on the instrument, then the time range), with the inputs' tenancy filter."""
-        allowed = set(inputs.paths)
-        if any(p not in allowed for p in paths):
-            raise InvalidInputError("only files of the inputs may be read", field="paths")
+        inputs.require(paths)
         out_cols = [*columns, "window"]
         if not paths or windows.num_rows == 0:
             empty = {c: pa.array([], LAKE_SCHEMA.field(c).type) for c in columns}
